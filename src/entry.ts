@@ -1,0 +1,135 @@
+/**
+ * The one currency between stages (DESIGN.md "entry"): decoders (rdb/, aof/, replication/) yield entries, the
+ * writer (target/) consumes them, nothing else touches the target.
+ *
+ * Keys, members and values are Buffers end to end; user data is never decoded as text.
+ */
+
+/** Logical Redis value types, independent of their on-disk encoding. */
+export type ValueType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
+
+/** A stream entry id: milliseconds and sequence as unsigned 64-bit integers. */
+export interface StreamId {
+  ms: bigint;
+  seq: bigint;
+}
+
+export interface StreamEntry {
+  id: StreamId;
+  /** Alternating field, value. */
+  fields: Buffer[];
+}
+
+export interface StreamPendingEntry {
+  id: StreamId;
+  /** Unix ms of the last delivery. */
+  deliveryTime: number;
+  deliveryCount: number;
+  /** Owning consumer name (resolved from the consumer's own PEL). */
+  consumer: Buffer | null;
+}
+
+export interface StreamConsumer {
+  name: Buffer;
+  /** Unix ms the consumer was last seen. */
+  seenTime: number;
+  /** Unix ms of last successful interaction (RDB 11+; -1 when the file predates it). */
+  activeTime: number;
+}
+
+export interface StreamGroup {
+  name: Buffer;
+  lastId: StreamId;
+  /** Logical reads counter (RDB 10+); -1 when unknown. */
+  entriesRead: number;
+  pending: StreamPendingEntry[];
+  consumers: StreamConsumer[];
+}
+
+/** Metadata of a stream that follows its entries in the RDB. */
+export interface StreamMeta {
+  length: number;
+  lastId: StreamId;
+  /** RDB 10+; null when the file predates them. */
+  firstId: StreamId | null;
+  maxDeletedId: StreamId | null;
+  entriesAdded: number;
+  groups: StreamGroup[];
+}
+
+/**
+ * Decoded content of a key, or a piece of it. For big keys a value arrives as several pieces of the same type:
+ * the first on the `key` entry, the rest on `chunk` entries; pieces are to be applied in order.
+ */
+export type Value =
+  | { type: 'string'; value: Buffer }
+  | { type: 'list'; items: Buffer[] }
+  | { type: 'set'; members: Buffer[] }
+  /** Scores are IEEE doubles (±Infinity allowed); `String(score)` round-trips exactly. */
+  | { type: 'zset'; members: Buffer[]; scores: number[] }
+  /** `expires[i]` is field i's absolute expiry in unix ms, 0 = none; omitted when no field has a TTL. */
+  | { type: 'hash'; fields: Buffer[]; values: Buffer[]; expires?: number[] }
+  /** `meta` is present on the last piece only (it follows the entries in the RDB). */
+  | { type: 'stream'; entries: StreamEntry[]; meta?: StreamMeta }
+  /** Module values cannot be rewritten to commands; only their dump can be restored. */
+  | { type: 'module'; moduleId: string };
+
+/** One key of a snapshot (RDB, AOF preamble, full sync). */
+export interface KeyEntry {
+  kind: 'key';
+  db: number;
+  key: Buffer;
+  type: ValueType;
+  /** RDB_TYPE_* byte of the value as the source encoded it. */
+  rdbType: number;
+  /** Absolute expiry in unix ms; 0 = persistent. Kept absolute end to end (PEXPIREAT / RESTORE … ABSTTL). */
+  expireAt: number;
+  /** LRU idle seconds (RDB_OPCODE_IDLE) or -1. */
+  idle: number;
+  /** LFU frequency (RDB_OPCODE_FREQ) or -1. */
+  freq: number;
+  /**
+   * A complete DUMP payload (`<type><value><rdbver u16le><crc64 u64le>`) ready for `RESTORE`, when the decoder
+   * was asked for it and the value fit the configured bound. Null otherwise.
+   */
+  dump: Buffer | null;
+  /** Decoded content (first piece for big keys); null when only `dump` was produced. */
+  value: Value | null;
+  /** True when more pieces of this key follow as `chunk` entries. */
+  more: boolean;
+}
+
+/** A further piece of a big key's value; the last one has `more: false`. */
+export interface ChunkEntry {
+  kind: 'chunk';
+  db: number;
+  key: Buffer;
+  value: Value;
+  more: boolean;
+}
+
+/** A command from an AOF or a replication stream, in the db it applies to. */
+export interface CommandEntry {
+  kind: 'command';
+  db: number;
+  argv: Buffer[];
+}
+
+/** A Redis 7 function library (RDB_OPCODE_FUNCTION2 / FUNCTION_PRE_GA): loaded with `FUNCTION LOAD REPLACE`. */
+export interface FunctionEntry {
+  kind: 'function';
+  code: Buffer;
+}
+
+/** A Lua script from the `lua` AUX field: loaded with `SCRIPT LOAD`. */
+export interface ScriptEntry {
+  kind: 'script';
+  body: Buffer;
+}
+
+export type Entry = KeyEntry | ChunkEntry | CommandEntry | FunctionEntry | ScriptEntry;
+
+/** Plain counters a stage exposes for the stats API (STYLE habit 10). */
+export interface Statusable<S> {
+  status(): S;
+}
