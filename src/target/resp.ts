@@ -1,0 +1,303 @@
+/**
+ * RESP2: the one module that writes `*`/`$` framing (STYLE habit 7) and the one streaming reply parser.
+ *
+ * Encoding follows ioredis `Command.toWritable` / `execPipeline`: the size of a whole batch is computed first, then
+ * every command is written into one `Buffer.allocUnsafe(size)`, so a batch costs one allocation and one socket
+ * `write`. Parsing follows redis `networking.c` (`processMultibulkBuffer`): replies may arrive split anywhere; a
+ * partially received array keeps its finished elements on a stack, and a bulk string whose header is known waits
+ * until its whole payload is buffered (chunks are joined once, never re-scanned byte by byte).
+ */
+
+/** An argument of a command: Buffers for user data, strings only for ASCII protocol words and numbers. */
+export type RespArg = Buffer | string;
+export type Argv = readonly RespArg[];
+
+/** An error reply (`-CODE message`). `code` is the first word (Redis's error code), used for identity. */
+export class RespError {
+  readonly code: string;
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+    const sp = message.indexOf(' ');
+    this.code = sp < 0 ? message : message.slice(0, sp);
+  }
+}
+
+/**
+ * A parsed reply: simple strings as `string` (protocol text such as `OK`, `QUEUED`, `FULLRESYNC …`), bulk strings as
+ * `Buffer` (user data stays binary), integers as `number`, null bulk/array as `null`, errors as `RespError`.
+ */
+export type RespValue = string | number | Buffer | null | RespError | RespValue[];
+
+const CRLF_LEN = 2;
+
+/** Decimal digits of a non-negative safe integer. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+function argLen(a: RespArg): number {
+  return typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+}
+
+/** Encoded size of one command in bytes. */
+export function commandSize(argv: Argv): number {
+  let size = 1 + digits(argv.length) + CRLF_LEN;
+  for (const a of argv) {
+    const n = argLen(a);
+    size += 1 + digits(n) + CRLF_LEN + n + CRLF_LEN;
+  }
+  return size;
+}
+
+function writeInt(buf: Buffer, off: number, n: number): number {
+  const d = digits(n);
+  let end = off + d;
+  const stop = off;
+  do {
+    end--;
+    buf[end] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (end > stop);
+  return off + d;
+}
+
+/** Writes one command at `off`; returns the offset after it. `buf` must have `commandSize(argv)` bytes free. */
+export function writeCommand(buf: Buffer, off: number, argv: Argv): number {
+  buf[off++] = 0x2a; // '*'
+  off = writeInt(buf, off, argv.length);
+  buf[off++] = 0x0d;
+  buf[off++] = 0x0a;
+  for (const a of argv) {
+    const n = argLen(a);
+    buf[off++] = 0x24; // '$'
+    off = writeInt(buf, off, n);
+    buf[off++] = 0x0d;
+    buf[off++] = 0x0a;
+    if (typeof a === 'string') off += buf.write(a, off, 'utf8');
+    else off += a.copy(buf, off);
+    buf[off++] = 0x0d;
+    buf[off++] = 0x0a;
+  }
+  return off;
+}
+
+/** One command as RESP (`*N\r\n$len\r\narg\r\n…`). */
+export function encodeCommand(argv: Argv): Buffer {
+  const buf = Buffer.allocUnsafe(commandSize(argv));
+  writeCommand(buf, 0, argv);
+  return buf;
+}
+
+/** Many commands in one sized Buffer (one allocation). `size` may be passed when the caller already summed it. */
+export function encodeCommands(cmds: readonly Argv[], size?: number): Buffer {
+  if (size === undefined) {
+    size = 0;
+    for (const c of cmds) size += commandSize(c);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const c of cmds) off = writeCommand(buf, off, c);
+  return buf;
+}
+
+/** ASCII text of a short protocol line (status, error). Never used on user data. */
+function asciiLine(buf: Buffer, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+  return s;
+}
+
+/** Thrown (as a value of the parser) when the byte stream is not RESP. */
+export class RespProtocolError extends RespError {}
+
+interface Frame {
+  items: RespValue[];
+  remaining: number;
+}
+
+/** Result of `next()` when no complete reply is buffered yet. */
+export const NEED_MORE: unique symbol = Symbol('NEED_MORE');
+
+/**
+ * Streaming RESP parser. `push()` chunks as they arrive, then call `next()` until it returns `NEED_MORE`.
+ * `offset` is the number of input bytes consumed by the replies returned so far (the replication client uses it
+ * as its stream offset; the AOF reader as its file position). `takeRest()` hands the unconsumed bytes to another
+ * consumer (e.g. the RDB payload after `+FULLRESYNC`).
+ */
+export class RespParser {
+  /** Bytes consumed by complete top-level replies returned so far. */
+  offset = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Chunks received while waiting for `want` bytes (joined once enough arrived). */
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Bytes (from `pos`) needed before parsing can progress; 0 = try with what we have. */
+  private want = 0;
+  private stack: Frame[] = [];
+  /** Input bytes dropped from the front of `buf` so far (`offset` = consumedBefore + pos). */
+  private consumedBefore = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.pos >= this.buf.length && this.pending.length === 0) {
+      this.consumedBefore += this.buf.length;
+      this.buf = chunk;
+      this.pos = 0;
+      return;
+    }
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    if (this.want === 0 || this.buf.length - this.pos + this.pendingLen >= this.want) this.join();
+  }
+
+  /** Bytes buffered but not yet consumed by a complete reply. */
+  get buffered(): number {
+    return this.buf.length - this.pos + this.pendingLen;
+  }
+
+  /** Joins the unparsed tail with the pending chunks (elements already parsed are not copied again). */
+  private join(): void {
+    const head = this.buf.subarray(this.pos);
+    const joined = Buffer.concat([head, ...this.pending], head.length + this.pendingLen);
+    this.consumedBefore += this.pos;
+    this.pos = 0;
+    this.buf = joined;
+    this.pending = [];
+    this.pendingLen = 0;
+  }
+
+  /** The next complete reply, or NEED_MORE. Throws RespProtocolError on malformed input. */
+  next(): RespValue | typeof NEED_MORE {
+    if (this.want > 0) {
+      if (this.buf.length - this.pos + this.pendingLen < this.want) return NEED_MORE;
+      if (this.pendingLen > 0) this.join();
+      this.want = 0;
+    } else if (this.pendingLen > 0) this.join();
+    for (;;) {
+      const v = this.parseOne();
+      if (v === NEED_MORE) return NEED_MORE;
+      let value: RespValue = v;
+      // Attach to enclosing arrays; finished arrays bubble up.
+      for (;;) {
+        const top = this.stack[this.stack.length - 1];
+        if (!top) {
+          this.offset = this.consumedBefore + this.pos;
+          return value;
+        }
+        top.items.push(value);
+        if (--top.remaining > 0) break;
+        this.stack.pop();
+        value = top.items;
+      }
+    }
+  }
+
+  /**
+   * Unconsumed bytes after the last reply returned by `next()`; the parser is left empty. Call it between replies
+   * (e.g. right after `+FULLRESYNC`), not while an array is half parsed.
+   */
+  takeRest(): Buffer {
+    if (this.stack.length) throw new RespProtocolError('ERR takeRest inside a partially parsed array');
+    const rest = Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
+    this.consumedBefore += this.pos;
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.pending = [];
+    this.pendingLen = 0;
+    this.want = 0;
+    this.stack = [];
+    return rest;
+  }
+
+  /** Index of '\r' of the line starting at `from`, or -1 (then `want` is set to wait for more). */
+  private lineEnd(from: number): number {
+    const i = this.buf.indexOf(0x0d, from);
+    if (i < 0 || i + 1 >= this.buf.length) {
+      this.want = 0;
+      return -1;
+    }
+    if (this.buf[i + 1] !== 0x0a) throw new RespProtocolError('ERR protocol: CR without LF');
+    return i;
+  }
+
+  /** Signed integer of the bytes [start, end). */
+  private int(start: number, end: number): number {
+    const b = this.buf;
+    let neg = false;
+    let i = start;
+    if (b[i] === 0x2d) {
+      neg = true;
+      i++;
+    }
+    if (i >= end) throw new RespProtocolError('ERR protocol: empty integer');
+    let n = 0;
+    for (; i < end; i++) {
+      const c = b[i] - 0x30;
+      if (c < 0 || c > 9) throw new RespProtocolError('ERR protocol: bad integer');
+      n = n * 10 + c;
+    }
+    return neg ? -n : n;
+  }
+
+  /** Parses one non-array value or opens an array frame; NEED_MORE leaves `pos` unchanged. */
+  private parseOne(): RespValue | typeof NEED_MORE {
+    for (;;) {
+      const start = this.pos;
+      if (start >= this.buf.length) {
+        this.want = 0;
+        return NEED_MORE;
+      }
+      const type = this.buf[start];
+      const end = this.lineEnd(start + 1);
+      if (end < 0) return NEED_MORE;
+      switch (type) {
+        case 0x24: {
+          // '$' bulk
+          const len = this.int(start + 1, end);
+          if (len < 0) {
+            this.pos = end + 2;
+            return null;
+          }
+          const dataStart = end + 2;
+          const need = dataStart + len + 2;
+          if (need > this.buf.length) {
+            this.want = need - this.pos;
+            return NEED_MORE;
+          }
+          if (this.buf[need - 2] !== 0x0d || this.buf[need - 1] !== 0x0a) {
+            throw new RespProtocolError('ERR protocol: bulk not terminated by CRLF');
+          }
+          this.pos = need;
+          return this.buf.subarray(dataStart, dataStart + len);
+        }
+        case 0x2a: {
+          // '*' array
+          const n = this.int(start + 1, end);
+          this.pos = end + 2;
+          if (n < 0) return null;
+          if (n === 0) return [];
+          this.stack.push({ items: [], remaining: n });
+          continue;
+        }
+        case 0x2b: // '+'
+          this.pos = end + 2;
+          return asciiLine(this.buf, start + 1, end);
+        case 0x2d: // '-'
+          this.pos = end + 2;
+          return new RespError(asciiLine(this.buf, start + 1, end));
+        case 0x3a: // ':'
+          this.pos = end + 2;
+          return this.int(start + 1, end);
+        default:
+          throw new RespProtocolError(`ERR protocol: unexpected type byte ${type}`);
+      }
+    }
+  }
+}
