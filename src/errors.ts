@@ -19,12 +19,15 @@ export interface ErrorWhere {
 export class MigrationError extends Error {
   readonly code: string;
   readonly where: ErrorWhere;
+  /** The message without the `(where…)` suffix, for bodies that must read exactly as the vendor's. */
+  readonly bare: string;
 
   constructor(code: string, message: string, where: ErrorWhere = {}, options?: { cause?: unknown }) {
     super(withWhere(message, where), options);
     this.name = new.target.name;
     this.code = code;
     this.where = where;
+    this.bare = message;
   }
 }
 
@@ -43,7 +46,8 @@ export function printableKey(key: Buffer, max = 128): string {
   const n = Math.min(key.length, max);
   for (let i = 0; i < n; i++) {
     const b = key[i];
-    out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    out +=
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
   }
   return key.length > max ? `${out}…(${key.length} bytes)` : out;
 }

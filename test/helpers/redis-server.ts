@@ -102,15 +102,20 @@ async function startOnce(opts: StartRedisOptions): Promise<RedisServer> {
 
   const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
   const cli = async (...cmd: string[]) => {
-    const { stdout } = await execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...cmd], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout } = await execFileP(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(port), ...auth, ...cmd],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return stdout.trimEnd();
   };
 
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${port}`);
+    if (child.exitCode !== null)
+      throw new Error(`redis-server exited with ${child.exitCode} on port ${port}`);
     try {
       const pong = await cli('PING');
       if (pong === 'PONG') break;
@@ -130,7 +135,9 @@ async function startOnce(opts: StartRedisOptions): Promise<RedisServer> {
     port,
     dir,
     password,
-    url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    url: password
+      ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`,
     cli,
     stop: async () => {
       if (child.exitCode === null) {
@@ -150,7 +157,10 @@ export interface RedisCluster {
 }
 
 /** A cluster of `masters` nodes (no replicas) with all 16384 slots assigned and the cluster state ok. */
-export async function startCluster(masters = 3, opts: Omit<StartRedisOptions, 'cluster'> = {}): Promise<RedisCluster> {
+export async function startCluster(
+  masters = 3,
+  opts: Omit<StartRedisOptions, 'cluster'> = {},
+): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
   for (let i = 0; i < masters; i++) nodes.push(await startRedis({ ...opts, cluster: true }));
   const per = Math.ceil(16384 / masters);
@@ -163,7 +173,8 @@ export async function startCluster(masters = 3, opts: Omit<StartRedisOptions, 'c
   const deadline = Date.now() + 20_000;
   for (;;) {
     const infos = await Promise.all(nodes.map((n) => n.cli('CLUSTER', 'INFO')));
-    if (infos.every((s) => s.includes('cluster_state:ok') && s.includes(`cluster_known_nodes:${masters}`))) break;
+    if (infos.every((s) => s.includes('cluster_state:ok') && s.includes(`cluster_known_nodes:${masters}`)))
+      break;
     if (Date.now() > deadline) throw new Error('cluster did not reach cluster_state:ok within 20s');
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,0 +1,59 @@
+/**
+ * The HTTP app: JSON parsing, authentication, request validation against the contract (openapi/), one router
+ * per resource, and the one error mapper. No business logic lives here.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { AuthToken } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { TaskService } from '../tasks/index.ts';
+import { tokenAuth } from './auth.ts';
+import { errorHandler, routeNotFound } from './errors.ts';
+import { jobsRouter } from './routes/jobs.ts';
+import { migrationTasksRouter } from './routes/migration-tasks.ts';
+import { onlineMigrationRouter } from './routes/online-migration.ts';
+
+export const SPEC_PATH = join(dirname(fileURLToPath(import.meta.url)), '../../openapi/dcs-migration.yaml');
+
+export interface AppDeps {
+  tasks: TaskService;
+  authTokens: AuthToken[];
+  logger: Logger;
+  /** False while starting or stopping: /healthz answers 503. */
+  isReady: () => boolean;
+  /** Validate every response against the spec (tests turn this on; a mismatch is a 500). */
+  validateResponses?: boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    if (deps.isReady()) res.status(200).json({ status: 'ok' });
+    else res.status(503).json({ status: 'unavailable', reason: 'starting' });
+  });
+
+  app.use(tokenAuth(deps.authTokens));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: SPEC_PATH,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+      validateResponses: deps.validateResponses ?? false,
+      validateSecurity: false,
+      ignoreUndocumented: false,
+    }),
+  );
+
+  app.use(migrationTasksRouter(deps.tasks));
+  app.use(onlineMigrationRouter(deps.tasks));
+  app.use(jobsRouter(deps.tasks));
+
+  app.use((_req, _res, next) => next(routeNotFound()));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,59 @@
+/**
+ * dcs-migrate: serve | import | migrate | verify
+ */
+import { loadConfig } from './config.ts';
+import { MigrationError } from './errors.ts';
+import { startServer } from './server.ts';
+
+const USAGE = `Usage: dcs-migrate <command> [options]
+
+Commands:
+  serve     Run the DCS-compatible migration API (settings from the environment, see .env.example)
+  help      Show this text
+`;
+
+async function serve(): Promise<void> {
+  const server = await startServer(loadConfig());
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`dcs-migrate: ${signal} received, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  const [cmd] = argv;
+  switch (cmd) {
+    case 'serve':
+      await serve();
+      return undefined;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`dcs-migrate: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(
+      `dcs-migrate: ${err instanceof MigrationError ? err.message : (err?.stack ?? String(err))}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

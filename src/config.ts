@@ -1,0 +1,105 @@
+/**
+ * The one place that reads the environment (STYLE habit 11). Everything else receives a `Config` or its own
+ * `XxxOptions`. Every variable here is documented in `.env.example` and the README.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './config-error.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export interface AuthToken {
+  token: string;
+  projectId: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Directory for the SQLite file and the generated secret key. */
+  dataDir: string;
+  databaseUrl: string;
+  /** Empty = auth off (then only loopback binds are allowed). */
+  authTokens: AuthToken[];
+  /** 32-byte key (hex or base64) for encrypting passwords at rest; generated into dataDir when unset. */
+  secretKey: string | undefined;
+  instancesFile: string | undefined;
+  taskConcurrency: number;
+  logLevel: string;
+}
+
+export const CONFIG_DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: './data',
+  taskConcurrency: 4,
+  logLevel: 'info',
+} as const;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function databaseUrl(env: Env): string {
+  if (env.DATABASE_URL) return env.DATABASE_URL;
+  return `file:${resolve(env.DATA_DIR || CONFIG_DEFAULTS.dataDir, 'dcs-migrate.db')}`;
+}
+
+/** Filesystem path of a `file:` SQLite URL (relative paths resolve against the working directory). */
+export function sqlitePath(url: string): string {
+  if (!url.startsWith('file:')) {
+    throw new ConfigError('DATABASE_URL', `must be a SQLite "file:" URL, got "${url.split(':')[0]}:…"`);
+  }
+  const p = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+  return isAbsolute(p) ? p : resolve(p);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = intSetting(env, 'PORT', CONFIG_DEFAULTS.port, 0, 65535);
+  const taskConcurrency = intSetting(env, 'TASK_CONCURRENCY', CONFIG_DEFAULTS.taskConcurrency, 1, 1024);
+  const logLevel = env.LOG_LEVEL || CONFIG_DEFAULTS.logLevel;
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const url = databaseUrl(env);
+  sqlitePath(url);
+  return {
+    port,
+    host: env.HOST || CONFIG_DEFAULTS.host,
+    dataDir: resolve(env.DATA_DIR || CONFIG_DEFAULTS.dataDir),
+    databaseUrl: url,
+    authTokens: parseTokens(env.DCS_AUTH_TOKENS),
+    secretKey: env.DCS_SECRET_KEY || undefined,
+    instancesFile: env.DCS_INSTANCES_FILE || undefined,
+    taskConcurrency,
+    logLevel,
+  };
+}
+
+function intSetting(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** `token:project_id,token:project_id` */
+function parseTokens(raw: string | undefined): AuthToken[] {
+  if (!raw?.trim()) return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const i = pair.lastIndexOf(':');
+      if (i <= 0 || i === pair.length - 1) {
+        throw new ConfigError('DCS_AUTH_TOKENS', 'expects "token:project_id[,token:project_id…]"');
+      }
+      return { token: pair.slice(0, i), projectId: pair.slice(i + 1) };
+    });
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
