@@ -4,6 +4,7 @@
  */
 
 import type { TaskKind } from '../tasks/state-machine.ts';
+import { MigrationError } from '../errors.ts';
 import type { ExecutorRegistry, RunnerHost } from './index.ts';
 
 export interface PoolOptions {
@@ -59,7 +60,7 @@ export class TaskPool {
     const r = this.#running.get(id);
     if (!r) return 'idle';
     r.reason ??= 'stop';
-    r.controller.abort(new Error('task stopped'));
+    r.controller.abort(new MigrationError('RUNNER_STOPPED', 'task stopped'));
     return 'signalled';
   }
 
@@ -75,7 +76,7 @@ export class TaskPool {
     const all = [...this.#running.values()];
     for (const r of all) {
       r.reason ??= 'shutdown';
-      r.controller.abort(new Error('service shutting down'));
+      r.controller.abort(new MigrationError('RUNNER_SHUTDOWN', 'service shutting down'));
     }
     await Promise.allSettled(all.map((r) => r.done));
   }
