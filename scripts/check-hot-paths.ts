@@ -28,7 +28,9 @@ for (const file of files(join(root, 'src'))) {
     const at = `${rel}:${i + 1}`;
     const code = line.replace(/\/\/.*$/, '');
     if (HOT.some((h) => rel.startsWith(h)) && code.includes('.toString(') && !line.includes('text-ok:')) {
-      problems.push(`${at}: .toString( on the data path (mark the line "// text-ok: <why>" if it is not user data)`);
+      problems.push(
+        `${at}: .toString( on the data path (mark the line "// text-ok: <why>" if it is not user data)`,
+      );
     }
     if (code.includes('process.env') && rel !== 'src/config.ts') {
       problems.push(`${at}: process.env outside src/config.ts`);

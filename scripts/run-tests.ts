@@ -17,7 +17,9 @@ function* find(dir: string): Generator<string> {
 }
 
 const filters = process.argv.slice(2);
-const files = [...find(join(root, 'test'))].filter((f) => !filters.length || filters.some((x) => f.includes(x)));
+const files = [...find(join(root, 'test'))].filter(
+  (f) => !filters.length || filters.some((x) => f.includes(x)),
+);
 if (!files.length) {
   process.stderr.write(`no test files match ${filters.join(' ')}\n`);
   process.exit(1);
