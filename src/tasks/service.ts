@@ -351,7 +351,7 @@ export class TaskService implements RunnerHost {
    * Deletes the listed tasks of this project. Unknown ids are ignored (as the live API); a task that is still
    * running refuses the whole request, so nothing is half deleted.
    */
-  async delete(projectId: string, ids: string[]): Promise<string[]> {
+  async delete(projectId: string, ids: string[]): Promise<void> {
     const tasks = await this.#db.task.findMany({ where: { projectId, id: { in: ids } } });
     for (const t of tasks) this.#requireOp(t, 'delete');
     const found = tasks.map((t) => t.id);
@@ -359,7 +359,6 @@ export class TaskService implements RunnerHost {
       this.#db.job.deleteMany({ where: { taskId: { in: found } } }),
       this.#db.task.deleteMany({ where: { id: { in: found } } }),
     ]);
-    return found;
   }
 
   /** Requests a stop; the executor drains and the task ends TERMINATED. Returns the task as it is now. */
@@ -375,14 +374,26 @@ export class TaskService implements RunnerHost {
     return stopping;
   }
 
-  /** Stops and waits until the executor has drained (bounded by syncStopTimeoutMs). */
+  /** Stops and waits until the executor has drained; an error if that takes longer than syncStopTimeoutMs. */
   async syncStop(projectId: string, taskId: string): Promise<Task> {
     await this.stop(projectId, taskId);
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#pool.settled(taskId),
-      new Promise((r) => setTimeout(r, this.#syncStopTimeoutMs).unref()),
+      new Promise((r) => {
+        timer = setTimeout(r, this.#syncStopTimeoutMs);
+      }),
     ]);
-    return this.get(projectId, taskId);
+    clearTimeout(timer);
+    const t = await this.get(projectId, taskId);
+    if (t.status === 'TERMINATING') {
+      throw new TaskError(
+        'TASK_ERR_STOP_TIMEOUT',
+        `The task is still draining after ${this.#syncStopTimeoutMs} ms; it will end TERMINATED.`,
+        { task: taskId },
+      );
+    }
+    return t;
   }
 
   async batchStop(projectId: string, ids: string[]): Promise<BatchResult[]> {

@@ -61,9 +61,11 @@ export function migrationTasksRouter(tasks: TaskService): Router {
 
   r.delete(
     `${base}/migration-tasks/delete`,
-    json('DeleteMigrationTask', async ({ params, body }) => ({
-      task_id_list: await tasks.delete(params.project_id, body.task_id_list),
-    })),
+    json('DeleteMigrationTask', async ({ params, body }) => {
+      // As the live API: ids that name no task are ignored, and the request's list is echoed.
+      await tasks.delete(params.project_id, body.task_id_list);
+      return { task_id_list: body.task_id_list };
+    }),
   );
 
   r.get(
