@@ -1,0 +1,56 @@
+/**
+ * LZF decompression, following redis/src/lzf_d.c `lzf_decompress()` with CHECK_INPUT: every literal run and
+ * back reference is bounds-checked against input and output; the output must be filled exactly.
+ */
+import { RdbError } from '../errors.ts';
+
+/**
+ * Decompress `src[start..end)` into a new buffer of exactly `outLen` bytes.
+ * Throws RDB_ERR_LZF when the payload is corrupt or does not expand to `outLen`.
+ */
+export function lzfDecompress(src: Buffer, start: number, end: number, outLen: number): Buffer {
+  const out = Buffer.allocUnsafe(outLen);
+  let ip = start;
+  let op = 0;
+  while (ip < end) {
+    let ctrl = src[ip++];
+    if (ctrl < 32) {
+      ctrl++;
+      if (op + ctrl > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overflows the output');
+      if (ip + ctrl > end) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overruns the input');
+      if (ctrl < 16) {
+        for (let k = 0; k < ctrl; k++) out[op++] = src[ip++];
+      } else {
+        src.copy(out, op, ip, ip + ctrl);
+        op += ctrl;
+        ip += ctrl;
+      }
+    } else {
+      let len = ctrl >> 5;
+      let ref = op - ((ctrl & 0x1f) << 8) - 1;
+      if (ip >= end) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overruns the input');
+      if (len === 7) {
+        len += src[ip++];
+        if (ip >= end) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overruns the input');
+      }
+      ref -= src[ip++];
+      len += 2;
+      if (op + len > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overflows the output');
+      if (ref < 0) throw new RdbError('RDB_ERR_LZF', 'LZF back reference before the output start');
+      if (op >= ref + len && len > 16) {
+        out.copy(out, op, ref, ref + len);
+        op += len;
+      } else {
+        for (let k = 0; k < len; k++) out[op++] = out[ref++];
+      }
+    }
+  }
+  if (op !== outLen)
+    throw new RdbError('RDB_ERR_LZF', `LZF payload expands to ${op} bytes, header says ${outLen}`);
+  return out;
+}
+
+/** Largest output a `clen`-byte LZF payload can expand to (a 3-byte back reference yields at most 264 bytes). */
+export function lzfMaxExpansion(clen: number): number {
+  return clen * 88 + 32;
+}

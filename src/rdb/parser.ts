@@ -1,0 +1,692 @@
+/**
+ * The streaming RDB parser: bytes in (any chunking), entries out. Follows the loop of redis/src/rdb.c
+ * `rdbLoadRioWithLoadingCtx()` (header, opcodes, key/value pairs, EOF + CRC64) with Valkey's VALKEY-magic files
+ * (valkey/src/rdb.c) and the Redis 8.6 additions (KEY_META, STREAM_LISTPACKS_4).
+ *
+ * Memory: the parser keeps one contiguous working buffer holding at most the item being read plus the bytes of
+ * one input chunk; chunks that cannot complete the item are queued (not concatenated) until the needed byte count
+ * is there. Values come out in pieces of about `maxChunkBytes`. DUMP payloads are assembled from the raw value
+ * bytes as they pass (views on the input, no re-encoding) and dropped for decoding once they exceed `maxDumpBytes`.
+ */
+import type { Entry, KeyEntry, Statusable, Value, ValueType } from '../entry.ts';
+import { printableKey } from '../errors.ts';
+import {
+  type Flavor,
+  RDB_MODULE_OPCODE_UINT,
+  RDB_OPCODE_AUX,
+  RDB_OPCODE_EOF,
+  RDB_OPCODE_EXPIRETIME,
+  RDB_OPCODE_EXPIRETIME_MS,
+  RDB_OPCODE_FREQ,
+  RDB_OPCODE_FUNCTION_PRE_GA,
+  RDB_OPCODE_FUNCTION2,
+  RDB_OPCODE_IDLE,
+  RDB_OPCODE_KEY_META,
+  RDB_OPCODE_MODULE_AUX,
+  RDB_OPCODE_REDIS_ENT_RAM_LRU,
+  RDB_OPCODE_REDIS_ENT_SLOT_NUM,
+  RDB_OPCODE_RESIZEDB,
+  RDB_OPCODE_SELECTDB,
+  RDB_OPCODE_SLOT_INFO,
+  RDB_VERSION_MAX_REDIS,
+  RDB_VERSION_MAX_VALKEY,
+  RDB_VERSION_MIN_VALKEY,
+  rdbTypeInfo,
+  VALKEY_RDB_OPCODE_SLOT_IMPORT,
+} from './constants.ts';
+import { Crc64 } from './crc64.ts';
+import { RdbError } from './errors.ts';
+import { Reader } from './reader.ts';
+import { createValueDecoder, ModuleValueSkipper, type ValueDecoder, type ValueSink } from './types/index.ts';
+
+export interface RdbParserOptions {
+  /** When given and true for (rdbType, flavor), produce KeyEntry.dump (a complete DUMP payload) instead of decoding the value, as long as the value's serialized size <= maxDumpBytes. */
+  dumpable?: (rdbType: number, flavor: Flavor) => boolean;
+  /** RDB version written into dump footers (the target's RDB version; the writer passes it). Default: the file's own version. */
+  dumpRdbVersion?: number;
+  /** Default 16 MiB; bigger values are decoded and streamed instead. */
+  maxDumpBytes?: number;
+  /** Default 1 MiB: a decoded value piece holds about this many bytes of items at most, then more pieces follow. */
+  maxChunkBytes?: number;
+  /** Default false: keys whose expireAt <= now() are not emitted, only counted (and expired hash fields dropped). */
+  skipExpired?: boolean;
+  now?: () => number;
+  /** Default true (a stored CRC of 0 means disabled, per Redis). */
+  verifyChecksum?: boolean;
+  /** Name used in error messages. */
+  file?: string;
+  /** Largest single item (key, member, encoded blob, LZF string) accepted; default 512 MiB (proto-max-bulk-len). */
+  maxItemBytes?: number;
+  /** Accept REDIS/VALKEY header versions newer than known ones (like Valkey's `rdb-version-check relaxed`). Default false. */
+  acceptUnknownVersions?: boolean;
+}
+
+export const RDB_PARSER_DEFAULTS = {
+  maxDumpBytes: 16 * 1024 * 1024,
+  maxChunkBytes: 1024 * 1024,
+  skipExpired: false,
+  verifyChecksum: true,
+  maxItemBytes: 512 * 1024 * 1024,
+  acceptUnknownVersions: false,
+} as const;
+
+export interface RdbStatus {
+  /** Input bytes consumed so far. */
+  bytes: number;
+  /** Keys emitted. */
+  keys: number;
+  expiredSkipped: number;
+  /** Keys without elements, skipped like Redis does on load. */
+  emptySkipped: number;
+  version: number;
+  flavor: Flavor;
+  db: number;
+  finished: boolean;
+  /** Printable AUX fields like redis-ver. */
+  aux: Record<string, string>;
+}
+
+const S_HEADER = 0;
+const S_OPCODE = 1;
+const S_KEY = 2;
+const S_VALUE = 3;
+const S_MODULE_AUX = 4;
+const S_KEY_META = 5;
+const S_CHECKSUM = 6;
+const S_DONE = 7;
+
+const COLLECTIONS: ReadonlySet<ValueType> = new Set<ValueType>(['list', 'set', 'zset', 'hash']);
+const EMPTY = Buffer.alloc(0);
+
+function lower(b: Buffer): Buffer {
+  const out = Buffer.from(b);
+  for (let i = 0; i < out.length; i++) if (out[i] >= 65 && out[i] <= 90) out[i] += 32;
+  return out;
+}
+
+/** Header/message text from a few ASCII bytes (never used on keys or values). */
+function ascii(buf: Buffer, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end && i < buf.length; i++) s += String.fromCharCode(buf[i]);
+  return s;
+}
+
+function digits(buf: Buffer, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+export class RdbParser implements Statusable<RdbStatus>, ValueSink {
+  private readonly opts: RdbParserOptions;
+  private readonly maxDumpBytes: number;
+  readonly maxChunkBytes: number;
+  private readonly r: Reader;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private need = 9;
+  private st = S_HEADER;
+  private failed: RdbError | null = null;
+  private out: Entry[] = [];
+  private trailingParts: Buffer[] = [];
+
+  private version = 0;
+  private flavor: Flavor = 'redis';
+  private db = 0;
+  private keys = 0;
+  private expiredSkipped = 0;
+  private emptySkipped = 0;
+  private readonly aux: Record<string, string> = {};
+
+  // Per-key state, set by opcodes before the key.
+  private expireAt = 0;
+  private idle = -1;
+  private freq = -1;
+  private rdbType = 0;
+  private valueType: ValueType = 'string';
+  private key: Buffer | null = null;
+  private dec: ValueDecoder | null = null;
+  private emitted = false;
+  private expiredKey = false;
+
+  // ValueSink
+  skip = false;
+  now = 0;
+  dropExpiredFields = false;
+
+  // DUMP capture: raw value bytes from `capStart` in the working buffer, earlier ones in `captured`.
+  private capturing = false;
+  private capStart = 0;
+  private capBase = 0;
+  private captured: Buffer[] = [];
+  private capturedLen = 0;
+
+  private crc: Crc64 | null = null;
+  private crcPos = 0;
+
+  private skipper: ModuleValueSkipper | null = null;
+  private metaClassesLeft = 0;
+  private metaInClass = false;
+
+  constructor(opts: RdbParserOptions = {}) {
+    this.opts = opts;
+    this.maxDumpBytes = opts.maxDumpBytes ?? RDB_PARSER_DEFAULTS.maxDumpBytes;
+    this.maxChunkBytes = Math.max(1, opts.maxChunkBytes ?? RDB_PARSER_DEFAULTS.maxChunkBytes);
+    this.dropExpiredFields = opts.skipExpired ?? RDB_PARSER_DEFAULTS.skipExpired;
+    this.r = new Reader(opts.maxItemBytes ?? RDB_PARSER_DEFAULTS.maxItemBytes);
+  }
+
+  /** EOF opcode and checksum consumed. */
+  get finished(): boolean {
+    return this.st === S_DONE;
+  }
+
+  /** Bytes received after the end of the RDB. */
+  get trailing(): Buffer {
+    return this.trailingParts.length === 1 ? this.trailingParts[0] : Buffer.concat(this.trailingParts);
+  }
+
+  status(): RdbStatus {
+    return {
+      bytes: this.r.base + this.r.pos,
+      keys: this.keys,
+      expiredSkipped: this.expiredSkipped,
+      emptySkipped: this.emptySkipped,
+      version: this.version,
+      flavor: this.flavor,
+      db: this.db,
+      finished: this.finished,
+      aux: { ...this.aux },
+    };
+  }
+
+  /** Feed bytes; returns the entries they completed. The chunk must not be modified afterwards. */
+  write(chunk: Buffer): Entry[] {
+    if (this.failed) throw this.failed;
+    if (this.st === S_DONE) {
+      if (chunk.length) this.trailingParts.push(chunk);
+      return [];
+    }
+    if (chunk.length === 0) return [];
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    if (this.r.avail + this.pendingLen < this.need) return [];
+    this.merge();
+    this.run();
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** Input ended: throws RDB_ERR_TRUNCATED unless the EOF opcode (and checksum) were read. */
+  end(): Entry[] {
+    if (this.failed) throw this.failed;
+    if (this.st !== S_DONE) {
+      this.failed = new RdbError(
+        'RDB_ERR_TRUNCATED',
+        'input ended before the RDB EOF opcode and checksum',
+        this.where(this.r.base + this.r.avail + this.r.pos + this.pendingLen),
+      );
+      throw this.failed;
+    }
+    return [];
+  }
+
+  private where(offset: number) {
+    return {
+      file: this.opts.file,
+      offset,
+      db: this.st >= S_OPCODE ? this.db : undefined,
+      key: this.key ? printableKey(this.key) : undefined,
+    };
+  }
+
+  /** Make the queued chunks part of the working buffer (one copy of the unconsumed tail at most). */
+  private merge(): void {
+    const r = this.r;
+    if (this.crc && r.pos > this.crcPos) {
+      this.crc.update(r.buf, this.crcPos, r.pos);
+      this.crcPos = r.pos;
+    }
+    if (this.capturing) {
+      if (r.pos > this.capStart) {
+        this.captured.push(r.buf.subarray(this.capStart, r.pos));
+        this.capturedLen += r.pos - this.capStart;
+      }
+      this.capStart = 0;
+    }
+    const tailLen = r.buf.length - r.pos;
+    let nb: Buffer;
+    if (tailLen === 0 && this.pending.length === 1) nb = this.pending[0];
+    else {
+      const parts = tailLen > 0 ? [r.buf.subarray(r.pos), ...this.pending] : this.pending;
+      nb = Buffer.concat(parts, tailLen + this.pendingLen);
+    }
+    this.crcPos = Math.max(0, this.crcPos - r.pos);
+    r.base += r.pos;
+    r.buf = nb;
+    r.pos = 0;
+    this.pending = [];
+    this.pendingLen = 0;
+  }
+
+  private run(): void {
+    const r = this.r;
+    try {
+      for (;;) {
+        let ok: boolean;
+        switch (this.st) {
+          case S_HEADER:
+            ok = this.header();
+            break;
+          case S_OPCODE:
+            ok = this.opcode();
+            break;
+          case S_KEY:
+            ok = this.readKey();
+            break;
+          case S_VALUE:
+            ok = this.value();
+            break;
+          case S_MODULE_AUX:
+            ok = this.skipper!.step(r);
+            if (ok) this.st = S_OPCODE;
+            break;
+          case S_KEY_META:
+            ok = this.keyMeta();
+            break;
+          case S_CHECKSUM:
+            ok = this.checksum();
+            break;
+          default:
+            this.done();
+            return;
+        }
+        if (!ok) {
+          this.need = r.needEnd - r.pos;
+          return;
+        }
+      }
+    } catch (e) {
+      const offset = r.base + r.pos;
+      if (e instanceof RdbError) {
+        this.failed =
+          e.where.offset === undefined
+            ? new RdbError(e.code, e.message, this.where(offset), { cause: e.cause })
+            : e;
+      } else {
+        const msg = e instanceof Error ? e.message : String(e);
+        this.failed = new RdbError('RDB_ERR_CORRUPT', `corrupt RDB: ${msg}`, this.where(offset), {
+          cause: e,
+        });
+      }
+      throw this.failed;
+    }
+  }
+
+  private done(): void {
+    const r = this.r;
+    if (r.pos < r.buf.length) this.trailingParts.push(r.buf.subarray(r.pos));
+    this.trailingParts.push(...this.pending);
+    r.base += r.pos;
+    r.buf = EMPTY;
+    r.pos = 0;
+    this.pending = [];
+    this.pendingLen = 0;
+  }
+
+  private header(): boolean {
+    const r = this.r;
+    if (!r.have(9)) return false;
+    const b = r.buf;
+    const p = r.pos;
+    let version: number;
+    if (ascii(b, p, p + 5) === 'REDIS') {
+      this.flavor = 'redis';
+      version = digits(b, p + 5, p + 9);
+      if (version < 1 || (version > RDB_VERSION_MAX_REDIS && !this.opts.acceptUnknownVersions)) {
+        throw new RdbError(
+          'RDB_ERR_UNSUPPORTED_VERSION',
+          `unsupported RDB version ${ascii(b, p + 5, p + 9)}`,
+        );
+      }
+    } else if (ascii(b, p, p + 6) === 'VALKEY') {
+      this.flavor = 'valkey';
+      version = digits(b, p + 6, p + 9);
+      if (
+        version < 0 ||
+        ((version < RDB_VERSION_MIN_VALKEY || version > RDB_VERSION_MAX_VALKEY) &&
+          !this.opts.acceptUnknownVersions)
+      ) {
+        throw new RdbError(
+          'RDB_ERR_UNSUPPORTED_VERSION',
+          `unsupported Valkey RDB version ${ascii(b, p + 6, p + 9)}`,
+        );
+      }
+    } else {
+      throw new RdbError('RDB_ERR_BAD_MAGIC', 'not an RDB file (no REDIS or VALKEY signature)');
+    }
+    this.version = version;
+    if ((this.opts.verifyChecksum ?? RDB_PARSER_DEFAULTS.verifyChecksum) && version >= 5) {
+      this.crc = new Crc64();
+      this.crcPos = r.pos;
+    }
+    r.pos += 9;
+    this.st = S_OPCODE;
+    return true;
+  }
+
+  private opcode(): boolean {
+    const r = this.r;
+    if (!r.have(1)) return false;
+    const mark = r.pos;
+    const t = r.u8();
+    const redis = this.flavor === 'redis';
+    switch (t) {
+      case RDB_OPCODE_EXPIRETIME_MS: {
+        if (!r.have(8)) break;
+        const v = r.i64le();
+        this.expireAt = v === -1 ? 0 : v <= 0 ? 1 : v;
+        return true;
+      }
+      case RDB_OPCODE_EXPIRETIME: {
+        if (!r.have(4)) break;
+        const v = r.i32le() * 1000;
+        this.expireAt = v === -1000 ? 0 : v <= 0 ? 1 : v;
+        return true;
+      }
+      case RDB_OPCODE_FREQ:
+        if (!r.have(1)) break;
+        this.freq = r.u8();
+        return true;
+      case RDB_OPCODE_IDLE: {
+        const v = r.length();
+        if (v < 0) break;
+        this.idle = v;
+        return true;
+      }
+      case RDB_OPCODE_SELECTDB: {
+        const v = r.length();
+        if (v < 0) break;
+        this.db = v;
+        return true;
+      }
+      case RDB_OPCODE_RESIZEDB:
+        if (!r.skipLength() || !r.skipLength()) break;
+        return true;
+      case RDB_OPCODE_SLOT_INFO:
+        if (!r.skipLength() || !r.skipLength() || !r.skipLength()) break;
+        return true;
+      case RDB_OPCODE_AUX: {
+        const k = r.string();
+        const v = k && r.string();
+        if (!k || !v) break;
+        if (k.length === 3 && k[0] === 0x6c && k[1] === 0x75 && k[2] === 0x61) {
+          this.out.push({ kind: 'script', body: v });
+        } else {
+          this.aux[printableKey(k, 256)] = printableKey(v, 4096);
+        }
+        return true;
+      }
+      case RDB_OPCODE_MODULE_AUX: {
+        if (!r.skipLength()) break;
+        const when = r.length();
+        if (when < 0 || !r.skipLength()) break;
+        if (when !== RDB_MODULE_OPCODE_UINT)
+          throw new RdbError('RDB_ERR_MODULE', 'module AUX with a bad when-opcode');
+        this.skipper = new ModuleValueSkipper();
+        this.st = S_MODULE_AUX;
+        return true;
+      }
+      case RDB_OPCODE_FUNCTION2: {
+        const code = r.string();
+        if (!code) break;
+        this.out.push({ kind: 'function', code });
+        return true;
+      }
+      case RDB_OPCODE_FUNCTION_PRE_GA: {
+        // Redis 7.0 rc1/rc2: name, engine, has-description, [description], code (no shebang line yet).
+        const name = r.string();
+        const engine = name && r.string();
+        const hasDesc = engine ? r.length() : -1;
+        if (hasDesc < 0) break;
+        if (hasDesc && !r.skipString()) break;
+        const code = r.string();
+        if (!name || !engine || !code) break;
+        const head = Buffer.concat([
+          Buffer.from('#!', 'latin1'),
+          lower(engine),
+          Buffer.from(' name=', 'latin1'),
+          name,
+          Buffer.from('\n', 'latin1'),
+        ]);
+        this.out.push({ kind: 'function', code: Buffer.concat([head, code]) });
+        return true;
+      }
+      case RDB_OPCODE_KEY_META: {
+        if (redis) {
+          const n = r.length();
+          if (n < 0) break;
+          this.metaClassesLeft = n;
+          this.metaInClass = false;
+          this.st = S_KEY_META;
+          return true;
+        }
+        // VALKEY_RDB_OPCODE_SLOT_IMPORT: job name, range count, (start, end) ranges.
+        void VALKEY_RDB_OPCODE_SLOT_IMPORT;
+        if (!r.skipString()) break;
+        const n = r.length();
+        if (n < 0) break;
+        let ok = true;
+        for (let i = 0; i < n && ok; i++) ok = r.skipLength() && r.skipLength();
+        if (!ok) break;
+        return true;
+      }
+      case RDB_OPCODE_EOF:
+        if (this.crc) {
+          this.crc.update(r.buf, this.crcPos, r.pos);
+          this.crcPos = r.pos;
+        }
+        this.st = this.version >= 5 ? S_CHECKSUM : S_DONE;
+        return true;
+      default: {
+        if (redis && (t === RDB_OPCODE_REDIS_ENT_RAM_LRU || t === RDB_OPCODE_REDIS_ENT_SLOT_NUM)) {
+          if (!r.skipLength()) break;
+          return true;
+        }
+        const info = rdbTypeInfo(t, this.flavor);
+        if (!info) {
+          throw new RdbError(
+            'RDB_ERR_UNKNOWN_TYPE',
+            `unknown RDB type or opcode ${t} in a ${this.flavor} v${this.version} file`,
+          );
+        }
+        this.rdbType = t;
+        this.valueType = info.valueType;
+        this.st = S_KEY;
+        return true;
+      }
+    }
+    r.pos = mark;
+    return false;
+  }
+
+  private keyMeta(): boolean {
+    const r = this.r;
+    while (this.metaClassesLeft > 0) {
+      if (!this.metaInClass) {
+        if (!r.have(4)) return false;
+        r.pos += 4; // CLASS_SPEC
+        this.metaInClass = true;
+        this.skipper = new ModuleValueSkipper();
+      }
+      if (!this.skipper!.step(r)) return false;
+      this.metaInClass = false;
+      this.metaClassesLeft--;
+    }
+    this.st = S_OPCODE;
+    return true;
+  }
+
+  private readKey(): boolean {
+    const r = this.r;
+    const key = r.string();
+    if (key === null) return false;
+    this.key = key;
+    this.emitted = false;
+    this.now = this.opts.now ? this.opts.now() : Date.now();
+    const skipExpired = this.opts.skipExpired ?? RDB_PARSER_DEFAULTS.skipExpired;
+    this.expiredKey = skipExpired && this.expireAt !== 0 && this.expireAt <= this.now;
+    this.capturing = false;
+    if (this.expiredKey) {
+      this.skip = true;
+    } else if (this.opts.dumpable?.(this.rdbType, this.flavor)) {
+      this.skip = true;
+      this.capturing = true;
+      this.capStart = r.pos;
+      this.capBase = r.base + r.pos;
+      this.captured = [];
+      this.capturedLen = 0;
+    } else {
+      this.skip = false;
+    }
+    this.dec = createValueDecoder(this.valueType, this.rdbType, this.flavor);
+    this.st = S_VALUE;
+    return true;
+  }
+
+  private value(): boolean {
+    const r = this.r;
+    const done = this.dec!.step(r, this);
+    if (this.capturing && this.capturedLen + (r.pos - this.capStart) > this.maxDumpBytes) {
+      this.rewindForDecoding();
+      return true;
+    }
+    if (!done) return false;
+    if (this.expiredKey) this.expiredSkipped++;
+    else if (this.capturing) this.emitDump();
+    this.key = null;
+    this.dec = null;
+    this.capturing = false;
+    this.captured = [];
+    this.expireAt = 0;
+    this.idle = -1;
+    this.freq = -1;
+    this.st = S_OPCODE;
+    return true;
+  }
+
+  /** The value outgrew maxDumpBytes: go back to its first byte (all bytes are still held) and decode it. */
+  private rewindForDecoding(): void {
+    const r = this.r;
+    if (this.crc && r.pos > this.crcPos) {
+      this.crc.update(r.buf, this.crcPos, r.pos);
+      this.crcPos = r.pos;
+    }
+    const consumed = this.capturedLen + (this.crcPos - this.capStart);
+    const nb = Buffer.concat([...this.captured, r.buf.subarray(this.capStart)]);
+    if (this.crc) this.crcPos = consumed;
+    r.buf = nb;
+    r.pos = 0;
+    r.base = this.capBase;
+    this.capturing = false;
+    this.captured = [];
+    this.capturedLen = 0;
+    this.skip = false;
+    this.dec = createValueDecoder(this.valueType, this.rdbType, this.flavor);
+  }
+
+  private emitDump(): void {
+    const r = this.r;
+    if (this.dec!.count === 0 && COLLECTIONS.has(this.valueType)) {
+      this.emptySkipped++;
+      return;
+    }
+    const tailLen = r.pos - this.capStart;
+    const len = 1 + this.capturedLen + tailLen + 10;
+    const d = Buffer.allocUnsafe(len);
+    d[0] = this.rdbType;
+    let o = 1;
+    for (const part of this.captured) {
+      part.copy(d, o);
+      o += part.length;
+    }
+    r.buf.copy(d, o, this.capStart, r.pos);
+    o += tailLen;
+    const ver = this.opts.dumpRdbVersion ?? this.version;
+    d[o] = ver & 0xff;
+    d[o + 1] = (ver >> 8) & 0xff;
+    new Crc64().update(d, 0, o + 2).writeLE(d, o + 2);
+    this.out.push(this.keyEntry(d, null, false));
+  }
+
+  private keyEntry(dump: Buffer | null, value: Value | null, more: boolean): KeyEntry {
+    this.keys++;
+    return {
+      kind: 'key',
+      db: this.db,
+      key: this.key!,
+      type: this.valueType,
+      rdbType: this.rdbType,
+      expireAt: this.expireAt,
+      idle: this.idle,
+      freq: this.freq,
+      dump,
+      value,
+      more,
+    };
+  }
+
+  /** ValueSink: a decoded piece of the current key. */
+  piece(v: Value, last: boolean): void {
+    if (!this.emitted) {
+      if (last && this.dec!.count === 0 && COLLECTIONS.has(this.valueType)) {
+        this.emptySkipped++;
+        return;
+      }
+      this.emitted = true;
+      this.out.push(this.keyEntry(null, v, !last));
+    } else {
+      this.out.push({ kind: 'chunk', db: this.db, key: this.key!, value: v, more: !last });
+    }
+  }
+
+  private checksum(): boolean {
+    const r = this.r;
+    if (!r.have(8)) return false;
+    const b = r.buf;
+    const p = r.pos;
+    let zero = true;
+    for (let i = 0; i < 8; i++) if (b[p + i] !== 0) zero = false;
+    if (this.crc && !zero && !this.crc.equalsLE(b, p)) {
+      let stored = 0n;
+      for (let i = 7; i >= 0; i--) stored = (stored << 8n) | BigInt(b[p + i]);
+      throw new RdbError(
+        'RDB_ERR_CHECKSUM',
+        `RDB CRC64 mismatch: stored ${stored}, computed ${this.crc.digest()}`,
+      );
+    }
+    r.pos += 8;
+    this.crc = null;
+    this.st = S_DONE;
+    return true;
+  }
+}
+
+/** Read a whole byte stream, yielding entry batches (awaiting the consumer = backpressure). */
+export async function* readRdb(
+  source: AsyncIterable<Buffer>,
+  opts?: RdbParserOptions,
+): AsyncGenerator<Entry[]> {
+  const p = new RdbParser(opts);
+  for await (const chunk of source) {
+    const e = p.write(chunk);
+    if (e.length) yield e;
+  }
+  const e = p.end();
+  if (e.length) yield e;
+}

@@ -1,0 +1,72 @@
+/**
+ * Sets: RDB_TYPE_SET (strings), RDB_TYPE_SET_INTSET (one intset), RDB_TYPE_SET_LISTPACK (one listpack),
+ * following redis/src/rdb.c `rdbLoadObject()`.
+ */
+import { RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK } from '../constants.ts';
+import { intsetCount, intsetDecode } from '../encodings/intset.ts';
+import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
+import { RdbError } from '../errors.ts';
+import type { Reader } from '../reader.ts';
+import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
+
+class SetDecoder implements ValueDecoder {
+  count = 0;
+  private left = -1;
+  private members: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly rdbType: number) {}
+
+  private add(m: Buffer, sink: ValueSink): void {
+    if (this.members.length > 0 && this.bytes + m.length > sink.maxChunkBytes) {
+      sink.piece({ type: 'set', members: this.members }, false);
+      this.members = [];
+      this.bytes = 0;
+    }
+    this.members.push(m);
+    this.bytes += m.length;
+    this.count++;
+  }
+
+  step(r: Reader, sink: ValueSink): boolean {
+    const t = this.rdbType;
+    if (t === RDB_TYPE_SET_INTSET || t === RDB_TYPE_SET_LISTPACK) {
+      const blob = r.string();
+      if (blob === null) return false;
+      if (sink.skip) {
+        this.count = t === RDB_TYPE_SET_INTSET ? intsetCount(blob) : listpackCount(blob);
+      } else {
+        const items: Item[] = [];
+        if (t === RDB_TYPE_SET_INTSET) intsetDecode(blob, items);
+        else listpackDecode(blob, items);
+        for (let i = 0; i < items.length; i++) this.add(itemBuffer(items[i]), sink);
+      }
+    } else {
+      if (this.left < 0) {
+        const n = r.length();
+        if (n < 0) return false;
+        this.left = n;
+      }
+      while (this.left > 0) {
+        if (sink.skip) {
+          if (!r.skipString()) return false;
+          this.count++;
+        } else {
+          const s = r.string();
+          if (s === null) return false;
+          this.add(s, sink);
+        }
+        this.left--;
+      }
+    }
+    if (!sink.skip) sink.piece({ type: 'set', members: this.members }, true);
+    return true;
+  }
+}
+
+export function createSetDecoder(rdbType: number): ValueDecoder {
+  if (rdbType !== RDB_TYPE_SET && rdbType !== RDB_TYPE_SET_INTSET && rdbType !== RDB_TYPE_SET_LISTPACK) {
+    throw new RdbError('RDB_ERR_UNKNOWN_TYPE', `not a set type: ${rdbType}`);
+  }
+  return new SetDecoder(rdbType);
+}
