@@ -120,6 +120,10 @@ export interface MergedKey {
   pieces: number;
 }
 
+function append<T>(to: T[], from: T[]): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]);
+}
+
 export function mergeKeys(entries: Entry[]): MergedKey[] {
   const out: MergedKey[] = [];
   let cur: MergedKey | null = null;
@@ -130,25 +134,27 @@ export function mergeKeys(entries: Entry[]): MergedKey[] {
         m.string = m.string ? Buffer.concat([m.string, v.value]) : v.value;
         break;
       case 'list':
-        (m.list ??= []).push(...v.items);
+        m.list ??= [];
+        append(m.list, v.items);
         break;
       case 'set':
-        (m.set ??= []).push(...v.members);
+        m.set ??= [];
+        append(m.set, v.members);
         break;
       case 'zset':
         m.zset ??= { members: [], scores: [] };
-        m.zset.members.push(...v.members);
-        m.zset.scores.push(...v.scores);
+        append(m.zset.members, v.members);
+        append(m.zset.scores, v.scores);
         break;
       case 'hash':
         m.hash ??= { fields: [], values: [], expires: [] };
-        m.hash.fields.push(...v.fields);
-        m.hash.values.push(...v.values);
-        m.hash.expires.push(...(v.expires ?? v.fields.map(() => 0)));
+        append(m.hash.fields, v.fields);
+        append(m.hash.values, v.values);
+        append(m.hash.expires, v.expires ?? v.fields.map(() => 0));
         break;
       case 'stream':
         m.stream ??= { entries: [] };
-        m.stream.entries.push(...v.entries);
+        append(m.stream.entries, v.entries);
         if (v.meta) m.stream.meta = v.meta;
         break;
       case 'module':
