@@ -3,8 +3,8 @@
  * the running executor's signal at once (or drops the task from the queue), so it reaches the executor promptly.
  */
 
-import type { TaskKind } from '../tasks/state-machine.ts';
 import { MigrationError } from '../errors.ts';
+import type { TaskKind } from '../tasks/state-machine.ts';
 import type { ExecutorRegistry, RunnerHost } from './index.ts';
 
 export interface PoolOptions {
