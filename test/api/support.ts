@@ -19,6 +19,10 @@ export const BUG_SHOW_EMPTY_BANDWIDTH: string | false =
 export const BUG_EMPTY_BODY: string | false =
   'BUG: src/api/errors.ts toDcs never answers DCS.4004: a missing body is 415→DCS.4005 or {}→DCS.4800';
 
+/** A JSON array (or other non-object) body is a body: DCS.4800, not "Empty request body." DCS.4004. */
+export const BUG_ARRAY_BODY: string | false =
+  'BUG: src/api/errors.ts toDcs maps "must be object" to DCS.4004 Empty request body (an array is not empty)';
+
 /** Spec (StopMigrationTaskSync): "a task already stopped or finished answers 204 at once"; src answers DCS.4957. */
 export const BUG_SYNC_STOP_FINISHED: string | false =
   'BUG: src/tasks/service.ts syncStop refuses a task already TERMINATED/SUCCESS/FAILED with DCS.4957 (spec: 204)';
