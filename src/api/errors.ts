@@ -55,7 +55,11 @@ interface ValidatorError {
   expose?: boolean;
 }
 
-export function toDcs(err: unknown): { status: number; body: DcsErrorBody } {
+/** `emptyBody`: the request carried no body bytes at all (then a body error is DCS.4004 "Empty request body."). */
+export function toDcs(
+  err: unknown,
+  ctx: { emptyBody?: boolean } = {},
+): { status: number; body: DcsErrorBody } {
   const body = (code: string, msg: string): DcsErrorBody => ({
     error_code: code,
     error_msg: msg,
@@ -75,6 +79,9 @@ export function toDcs(err: unknown): { status: number; body: DcsErrorBody } {
     return { status: 400, body: body('DCS.4800', 'Invalid body in the request: too large.') };
   if (e.status === 404 || e.status === 405)
     return { status: 404, body: body('DCS.4001', 'URL does not exist.') };
+  const bodyError =
+    e.status === 415 || (e.status === 400 && e.errors?.some((x) => (x.path ?? '').includes('body')));
+  if (bodyError && ctx.emptyBody) return { status: 400, body: body('DCS.4004', 'Empty request body.') };
   if (e.status === 415) {
     return {
       status: 400,
@@ -87,9 +94,6 @@ export function toDcs(err: unknown): { status: number; body: DcsErrorBody } {
   if (e.status === 400 && Array.isArray(e.errors) && e.errors.length) {
     const first = e.errors[0];
     const field = fieldName(first.path ?? '');
-    if (field === 'body' && /required|must be object|empty/i.test(first.message ?? '')) {
-      return { status: 400, body: body('DCS.4004', 'Empty request body.') };
-    }
     return {
       status: 400,
       body: body('DCS.4800', `Invalid ${field} in the request: ${first.message ?? 'invalid value'}.`),
@@ -111,7 +115,9 @@ function fieldName(path: string): string {
 
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const { status, body } = toDcs(err);
+    const length = req.headers['content-length'];
+    const emptyBody = !req.headers['transfer-encoding'] && (length === undefined || length === '0');
+    const { status, body } = toDcs(err, { emptyBody });
     if (status >= 500) logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
     else logger.debug({ code: body.error_code, method: req.method, url: req.originalUrl }, body.error_msg);
     if (res.headersSent) return;

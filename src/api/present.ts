@@ -68,7 +68,7 @@ export function showBody(t: Task): S['ShowMigrationTaskResponse'] {
     tenant_vpc_id: t.vpcId ?? '',
     tenant_subnet_id: t.subnetId ?? '',
     tenant_security_group_id: t.securityGroupId ?? '',
-    bandwidth_limit_mb: t.bandwidthLimitMb === null ? '' : String(t.bandwidthLimitMb),
+    ...(t.bandwidthLimitMb !== null && { bandwidth_limit_mb: String(t.bandwidthLimitMb) }),
     ...(t.taskStatus && {
       task_status: t.taskStatus as NonNullable<S['ShowMigrationTaskResponse']['task_status']>,
     }),

@@ -28,6 +28,7 @@ import {
   type TaskKind,
   type TaskOperation,
   type TaskStatus,
+  TERMINAL_STATUSES,
 } from './state-machine.ts';
 
 export type { Task };
@@ -305,10 +306,10 @@ export class TaskService implements RunnerHost {
 
   async logs(projectId: string, taskId: string, q: { offset: number; limit: number; level?: string }) {
     await this.get(projectId, taskId);
-    const where = { taskId, ...(q.level ? { level: q.level.toUpperCase() } : {}) };
+    const where = { taskId, ...(q.level ? { level: q.level } : {}) };
     const [count, rows] = await this.#db.$transaction([
       this.#db.taskLog.count({ where }),
-      this.#db.taskLog.findMany({ where, orderBy: { id: 'asc' }, skip: q.offset, take: q.limit }),
+      this.#db.taskLog.findMany({ where, orderBy: { id: 'desc' }, skip: q.offset, take: q.limit }),
     ]);
     return {
       count,
@@ -376,7 +377,10 @@ export class TaskService implements RunnerHost {
 
   /** Stops and waits until the executor has drained; an error if that takes longer than syncStopTimeoutMs. */
   async syncStop(projectId: string, taskId: string): Promise<Task> {
-    await this.stop(projectId, taskId);
+    const current = await this.get(projectId, taskId);
+    // Already ended: nothing to stop, and the caller's goal (a stopped task) holds.
+    if (TERMINAL_STATUSES.has(current.status as TaskStatus)) return current;
+    if (current.status !== 'TERMINATING') await this.stop(projectId, taskId);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#pool.settled(taskId),
