@@ -23,6 +23,10 @@ export const BUG_EMPTY_BODY: string | false =
 export const BUG_ARRAY_BODY: string | false =
   'BUG: src/api/errors.ts toDcs maps "must be object" to DCS.4004 Empty request body (an array is not empty)';
 
+/** Unauthenticated requests should be refused before their body is parsed (no 4005 leak, no parsing cost). */
+export const BUG_AUTH_AFTER_JSON_PARSE: string | false =
+  'BUG (minor): src/api/app.ts runs express.json() before tokenAuth, so a tokenless bad-JSON body gets DCS.4005';
+
 /** Spec (StopMigrationTaskSync): "a task already stopped or finished answers 204 at once"; src answers DCS.4957. */
 export const BUG_SYNC_STOP_FINISHED: string | false =
   'BUG: src/tasks/service.ts syncStop refuses a task already TERMINATED/SUCCESS/FAILED with DCS.4957 (spec: 204)';
