@@ -12,7 +12,6 @@ import {
   assertInvalidField,
   BACKUP_TASK_ID,
   BUG_EXCHANGE_NEEDS_KNOWN_INSTANCES,
-  BUG_SHOW_EMPTY_BANDWIDTH,
   createBackupImport,
   createOnline,
   freshProject,
@@ -87,9 +86,7 @@ describe('CreateOnlineMigrationTask', () => {
     assert.equal(online.runs.filter((r) => r.task.id === res.body.instance_id).length, 0, 'nothing runs yet');
   });
 
-  test('CreateOnlineMigrationTask: ShowMigrationTask says RUNNING and echoes vpc/subnet/security group', {
-    skip: BUG_SHOW_EMPTY_BANDWIDTH,
-  }, async () => {
+  test('CreateOnlineMigrationTask: ShowMigrationTask says RUNNING and echoes vpc/subnet/security group', async () => {
     const p = freshProject();
     const id = await createOnline(api(), p, null);
     const res = await api().get(`/v2/${p}/migration-task/${id}`);
