@@ -156,9 +156,9 @@ describe('HDT3213/rdb expected JSON', () => {
       const { keys, entries } = decode(f.path);
       const wantKeys = want.filter((w) => w.type !== 'aux' && w.type !== 'functions');
       assert.equal(keys.length, wantKeys.length, 'key count');
-      keys.forEach((k, i) =>
-        assert.deepEqual(hdtShape(k, wantKeys[i]), hdtWant(wantKeys[i]), `key ${u(k.key)}`),
-      );
+      for (let i = 0; i < keys.length; i++) {
+        assert.deepEqual(hdtShape(keys[i], wantKeys[i]), hdtWant(wantKeys[i]), `key ${u(keys[i].key)}`);
+      }
       const fn = want.filter((w) => w.type === 'functions').map((w) => w.functionsLua);
       const got = entries.filter((e) => e.kind === 'function').map((e) => u(e.code));
       assert.deepEqual(got, fn);
