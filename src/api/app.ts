@@ -10,7 +10,7 @@ import type { AuthToken } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { TaskService } from '../tasks/index.ts';
 import { tokenAuth } from './auth.ts';
-import { errorHandler, routeNotFound } from './errors.ts';
+import { emptyBody, errorHandler, hasNoBody, routeNotFound } from './errors.ts';
 import { jobsRouter } from './routes/jobs.ts';
 import { migrationTasksRouter } from './routes/migration-tasks.ts';
 import { onlineMigrationRouter } from './routes/online-migration.ts';
@@ -31,14 +31,15 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
-  app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {
     if (deps.isReady()) res.status(200).json({ status: 'ok' });
     else res.status(503).json({ status: 'unavailable', reason: 'starting' });
   });
 
+  // Authenticate before reading any body: an unauthenticated request gets 401, and its body is never parsed.
   app.use(tokenAuth(deps.authTokens));
+  app.use(express.json({ limit: '1mb' }));
   app.use(
     OpenApiValidator.middleware({
       apiSpec: SPEC_PATH,
@@ -48,6 +49,13 @@ export function createApp(deps: AppDeps): Express {
       ignoreUndocumented: false,
     }),
   );
+
+  // Operations whose body is required but has no required properties pass schema validation when empty.
+  app.use((req, _res, next) => {
+    const required = (req as { openapi?: { schema?: { requestBody?: { required?: boolean } } } }).openapi
+      ?.schema?.requestBody?.required;
+    next(required && hasNoBody(req) ? emptyBody() : undefined);
+  });
 
   app.use(migrationTasksRouter(deps.tasks));
   app.use(onlineMigrationRouter(deps.tasks));

@@ -29,6 +29,7 @@ export const authErrors = {
 };
 
 export const routeNotFound = () => new ApiError(404, 'DCS.4001', 'URL does not exist.');
+export const emptyBody = () => new ApiError(400, 'DCS.4004', 'Empty request body.');
 export const notReady = () => new ApiError(503, 'DCS.5000', 'Service is starting.');
 
 /** Service error codes → HTTP status and DCS code. */
@@ -81,7 +82,7 @@ export function toDcs(
     return { status: 404, body: body('DCS.4001', 'URL does not exist.') };
   const bodyError =
     e.status === 415 || (e.status === 400 && e.errors?.some((x) => (x.path ?? '').includes('body')));
-  if (bodyError && ctx.emptyBody) return { status: 400, body: body('DCS.4004', 'Empty request body.') };
+  if (bodyError && ctx.emptyBody) return toDcs(emptyBody());
   if (e.status === 415) {
     return {
       status: 400,
@@ -113,11 +114,15 @@ function fieldName(path: string): string {
   return rest.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || 'body';
 }
 
+/** The request carried no body bytes at all. */
+export function hasNoBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return !req.headers['transfer-encoding'] && (length === undefined || length === '0');
+}
+
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const length = req.headers['content-length'];
-    const emptyBody = !req.headers['transfer-encoding'] && (length === undefined || length === '0');
-    const { status, body } = toDcs(err, { emptyBody });
+    const { status, body } = toDcs(err, { emptyBody: hasNoBody(req) });
     if (status >= 500) logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
     else logger.debug({ code: body.error_code, method: req.method, url: req.originalUrl }, body.error_msg);
     if (res.headersSent) return;

@@ -428,6 +428,14 @@ export class TaskService implements RunnerHost {
     const task = await this.get(projectId, taskId);
     if (task.migrationMethod !== 'incremental_migration')
       throw taskStateConflict(taskId, task.status, 'exchange IPs of');
+    // Exchanging addresses only means something between instances known by id (both ends DCS, as the vendor asks).
+    if (!storedInstance(task.source)?.id || !storedInstance(task.target)?.id) {
+      throw taskStateConflict(
+        taskId,
+        task.status,
+        'exchange IPs (source and target must be instances given by id) of',
+      );
+    }
     this.#require(task, 'exchange');
     await this.#db.task.update({ where: { id: taskId }, data: { taskStatus: 'EXCHANGING' } });
     this.#pool.stop(taskId);

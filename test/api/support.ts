@@ -11,16 +11,13 @@ import type { Agent } from '../helpers/service.ts';
  * UpdateMigrationTask and ExchangeInstanceIp (requestBody required, schema without required properties) let a
  * request without any body through to the handler (DCS.4133 / 204) instead of DCS.4004 "Empty request body.".
  */
-export const BUG_EMPTY_BODY_NO_REQUIRED_PROPS: string | false =
-  'BUG: no body on UpdateMigrationTask/ExchangeInstanceIp reaches the handler (spec: DCS.4004 Empty request body.)';
+export const BUG_EMPTY_BODY_NO_REQUIRED_PROPS: string | false = false;
 
 /** Unauthenticated requests should be refused before their body is parsed (no 4005 leak, no parsing cost). */
-export const BUG_AUTH_AFTER_JSON_PARSE: string | false =
-  'BUG (minor): src/api/app.ts runs express.json() before tokenAuth, so a tokenless bad-JSON body gets DCS.4005';
+export const BUG_AUTH_AFTER_JSON_PARSE: string | false = false;
 
 /** Spec (ExchangeInstanceIp): allowed only when source and target are both instances known by id. */
-export const BUG_EXCHANGE_NEEDS_KNOWN_INSTANCES: string | false =
-  'BUG: src/tasks/service.ts exchangeIp does not refuse a task whose source/target are given by addrs only';
+export const BUG_EXCHANGE_NEEDS_KNOWN_INSTANCES: string | false = false;
 
 export const BACKUP_TASK_ID = /^[0-9a-f]{32}$/;
 
