@@ -1,0 +1,163 @@
+/**
+ * Big values come out in bounded pieces: a redis-server is filled with a 250k-element list, hash, zset and set,
+ * a 30k-entry stream and an 8 MB string (list_quicklist_2 / hash / zset_2 / set / stream_listpacks_2 / string,
+ * RDB 10), SAVEd, and its dump.rdb decoded with a small maxChunkBytes in 64 KiB input chunks. Pieces follow one
+ * another, their concatenation equals the server's content, and no piece exceeds the bound by more than one item.
+ * With dumps enabled and a small maxDumpBytes the big keys fall back to decoded pieces with the same content.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Entry, Value } from '../../src/entry.ts';
+import { mergeKeys, parseChunks } from '../helpers/rdb-fixtures.ts';
+import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
+
+const N = 250_000;
+const MAX_CHUNK = 64 * 1024;
+
+function pieceItems(v: Value): number[] {
+  switch (v.type) {
+    case 'string':
+      return [v.value.length];
+    case 'list':
+      return v.items.map((b) => b.length);
+    case 'set':
+      return v.members.map((b) => b.length);
+    case 'zset':
+      return v.members.map((b) => b.length + 8);
+    case 'hash':
+      return v.fields.map((f, i) => f.length + v.values[i].length);
+    case 'stream':
+      return v.entries.map((e) => 16 + e.fields.reduce((a, b) => a + b.length, 0));
+    default:
+      return [0];
+  }
+}
+
+function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+describe('big values in bounded pieces', () => {
+  let server: RedisServer;
+  let client: Redis;
+  let rdb: Buffer;
+
+  before(async () => {
+    server = await startRedis();
+    client = new Redis(server.port, '127.0.0.1');
+    // rpush big:list item:0 …; hset big:hash field:i value:i …; zadd big:zset i member:i …; sadd big:set m:i …
+    for (let i = 0; i < N; i += 5000) {
+      const p = client.pipeline();
+      const li: string[] = [];
+      const hi: string[] = [];
+      const zi: string[] = [];
+      const si: string[] = [];
+      for (let j = i; j < i + 5000; j++) {
+        li.push(`item:${j}`);
+        hi.push(`field:${j}`, `value:${j}`);
+        zi.push(String(j / 3), `member:${j}`);
+        si.push(`m:${j}`);
+      }
+      p.rpush('big:list', ...li);
+      p.hset('big:hash', ...hi);
+      p.zadd('big:zset', ...zi);
+      p.sadd('big:set', ...si);
+      await p.exec();
+    }
+    for (let i = 0; i < 30_000; i += 1000) {
+      const p = client.pipeline();
+      for (let j = i; j < i + 1000; j++)
+        p.xadd('big:stream', '*', 'n', String(j), 'payload', 'x'.repeat(j % 50));
+      await p.exec();
+    }
+    await client.set('big:string', Buffer.alloc(8 * 1024 * 1024, 'abcdefgh'));
+    await client.call('CONFIG', 'SET', 'rdbcompression', 'no');
+    await client.save();
+    rdb = readFileSync(join(server.dir, 'dump.rdb'));
+  });
+
+  after(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+
+  async function checkContent(keys: ReturnType<typeof mergeKeys>): Promise<void> {
+    const byName = new Map(keys.map((k) => [k.key.toString(), k]));
+    assert.deepEqual(byName.get('big:list')!.list!.map(String), await client.lrange('big:list', 0, -1));
+    assert.deepEqual(
+      byName.get('big:set')!.set!.map(String).sort(),
+      (await client.smembers('big:set')).sort(),
+    );
+    const h = byName.get('big:hash')!.hash!;
+    assert.deepEqual(
+      Object.fromEntries(h.fields.map((f, i) => [String(f), String(h.values[i])])),
+      await client.hgetall('big:hash'),
+    );
+    const z = byName.get('big:zset')!.zset!;
+    const zr = await client.zrange('big:zset', 0, -1, 'WITHSCORES');
+    const zs = new Map<string, number>();
+    for (let i = 0; i < zr.length; i += 2) zs.set(zr[i], Number(zr[i + 1]));
+    assert.equal(z.members.length, zs.size);
+    z.members.forEach((m, i) => assert.equal(z.scores[i], zs.get(String(m))));
+    assert.ok(byName.get('big:string')!.string!.equals(await client.getBuffer('big:string')));
+    const st = byName.get('big:stream')!.stream!;
+    assert.equal(st.entries.length, 30_000);
+    assert.equal(st.meta?.length, 30_000);
+    const xr = await client.xrange('big:stream', '-', '+');
+    assert.deepEqual(
+      st.entries.map((e) => [`${e.id.ms}-${e.id.seq}`, e.fields.map(String)]),
+      xr,
+    );
+  }
+
+  function checkPieces(entries: Entry[]): void {
+    let pieces = 0;
+    for (const e of entries) {
+      const v = e.kind === 'key' ? e.value : e.kind === 'chunk' ? e.value : null;
+      if (!v) continue;
+      pieces++;
+      const sizes = pieceItems(v);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const last = sizes.length ? sizes[sizes.length - 1] : 0;
+      assert.ok(
+        total - last <= MAX_CHUNK,
+        `piece of ${total} bytes (last item ${last}) exceeds ${MAX_CHUNK} by more than one item`,
+      );
+    }
+    // Each big key needs many pieces: 250k items of ~10-20 bytes and 8 MB of string.
+    assert.ok(pieces > 5 * 30, `only ${pieces} pieces`);
+    // Pieces of a key are contiguous and end with more: false.
+    let open: string | null = null;
+    for (const e of entries) {
+      if (e.kind === 'key') {
+        assert.equal(open, null, 'a key started before the previous one ended');
+        if (e.more) open = e.key.toString();
+      } else if (e.kind === 'chunk') {
+        assert.equal(e.key.toString(), open);
+        if (!e.more) open = null;
+      }
+    }
+    assert.equal(open, null);
+  }
+
+  test('decoded in pieces of at most maxChunkBytes (+1 item), content equals the server', async () => {
+    const { entries } = parseChunks(chunksOf(rdb, 64 * 1024), { maxChunkBytes: MAX_CHUNK });
+    checkPieces(entries);
+    await checkContent(mergeKeys(entries));
+  });
+
+  test('values above maxDumpBytes fall back from DUMP to decoded pieces', async () => {
+    const { entries } = parseChunks(chunksOf(rdb, 10_000), {
+      maxChunkBytes: MAX_CHUNK,
+      maxDumpBytes: 256 * 1024,
+      dumpable: () => true,
+    });
+    for (const e of entries)
+      if (e.kind === 'key') assert.equal(e.dump, null, `${e.key} should not be dumped`);
+    checkPieces(entries);
+    await checkContent(mergeKeys(entries));
+  });
+});
