@@ -1,0 +1,1188 @@
+/**
+ * The target writer: entries in, acknowledged writes out (DESIGN.md "target/").
+ *
+ * - A key with a usable dump → `RESTORE key ttl dump [REPLACE] [ABSTTL] [IDLETIME|FREQ]`; otherwise its decoded
+ *   value is rewritten to commands (rewrite.ts), piece by piece for big keys (KeyEntry(more) + ChunkEntry…).
+ * - Commands from AOF/replication streams are sent in MULTI/EXEC batches (per slot on a cluster), at most one
+ *   such batch in flight per node.
+ * - In-flight ops are bounded by bytes and count across all nodes (STYLE habit 8); `write()` waits for a reply or
+ *   a finished recovery when the bounds are reached, never polls.
+ * - Every op stays in memory until its reply arrives. On a lost connection (or a retriable error reply, which is
+ *   handled the same way) the node is reconnected and the unacknowledged ops are resent in order, adjusted so that
+ *   nothing is applied twice (see `recover`).
+ */
+
+import type tls from 'node:tls';
+import type { ChunkEntry, CommandEntry, Entry, KeyEntry, Statusable, StreamId, ValueType } from '../entry.ts';
+import { printableKey } from '../errors.ts';
+import type { NodeConnection, Op } from './connection.ts';
+import { NodeConnection as Connection } from './connection.ts';
+import { TargetError, type TargetErrorCode } from './errors.ts';
+import { type Argv, commandSize, RespError, type RespValue } from './resp.ts';
+import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
+import {
+  type KeySpec,
+  keySlot,
+  lowerWord,
+  parseCommandTable,
+  parseRedirect,
+  SlotRouter,
+} from './slot-router.ts';
+
+export interface TargetOptions {
+  /** host:port[,host:port…] (cluster: any/all masters). */
+  addrs: string;
+  /** Default: auto-detect via INFO cluster. */
+  cluster?: boolean;
+  username?: string;
+  password?: string;
+  tls?: boolean | tls.ConnectionOptions;
+  /** Source db → target db; identity by default. Cluster targets take db 0 only. */
+  dbMap?: Map<number, number>;
+  /** What to do when a key already exists on the target. */
+  onConflict?: 'overwrite' | 'skip' | 'fail';
+  maxInflightBytes?: number;
+  maxInflightCommands?: number;
+  /** Decoded values are written as commands of about this size (and command-stream batches are cut at it). */
+  bigValueChunkBytes?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  /** Reconnect attempts / retries of one op on retriable errors before the writer fails. */
+  maxRetries?: number;
+}
+
+export const TARGET_DEFAULTS = {
+  onConflict: 'overwrite',
+  maxInflightBytes: 64 * 1024 * 1024,
+  maxInflightCommands: 10_000,
+  bigValueChunkBytes: 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  commandTimeoutMs: 60_000,
+  maxRetries: 10,
+} as const satisfies Partial<TargetOptions>;
+
+export interface TargetCapabilities {
+  version: string;
+  rdbVersion: number;
+  cluster: boolean;
+  restoreAbsTtl: boolean;
+  functions: boolean;
+  hashFieldTtl: boolean;
+  /** Can RESTORE a dump whose type byte is rdbType from a redis|valkey file. */
+  dumpable(rdbType: number, flavor: 'redis' | 'valkey'): boolean;
+}
+
+export interface WriterStatus {
+  /** Keys fully acknowledged. */
+  keys: number;
+  /** Keys left alone because they existed (onConflict=skip). */
+  keysSkipped: number;
+  /** Keys not written because their expiry had passed. */
+  keysExpired?: number;
+  /** Commands sent (including SELECT/ASKING/MULTI/EXEC and resends). */
+  commands: number;
+  bytes: number;
+  /** Commands acknowledged. */
+  acked: number;
+  /** Socket writes (one per batch). */
+  writes: number;
+  inflightBytes: number;
+  inflightCommands: number;
+  maxInflightBytesSeen: number;
+  maxInflightCommandsSeen: number;
+  /** Ops resent after a retriable error or a lost connection, and redirects followed. */
+  retries: number;
+  reconnects: number;
+}
+
+/** Progress of one key across its ops. */
+interface Unit {
+  key: Buffer;
+  /** Source db (to match chunks). */
+  srcDb: number;
+  db: number;
+  slot: number;
+  type: ValueType;
+  rewriter: KeyRewriter | null;
+  /** More pieces expected (or end commands not yet dispatched). */
+  open: boolean;
+  /** Ops dispatched and not yet acknowledged. */
+  pending: number;
+  firstAcked: boolean;
+  /** Elements acknowledged through RPUSH. */
+  listAcked: number;
+  /** Chunks of this key are dropped (skipped, expired, restored from a dump). */
+  ignoreChunks: boolean;
+  skipped: boolean;
+  counted: boolean;
+  /** Absolute expiry applied after the last piece. */
+  expireAt: number;
+}
+
+type OpKind = CommandKind | 'restore' | 'tx' | 'broadcast' | 'control';
+
+interface WOp extends Op {
+  /** Slot to route by; -1 when `node` is fixed. */
+  slot: number;
+  node: string | null;
+  unit: Unit | null;
+  kind: OpKind;
+  items: number;
+  id?: StreamId;
+  group?: Buffer;
+  attempts: number;
+  /** Sent again after a loss: a BUSYKEY on a non-REPLACE RESTORE is then our own first attempt. */
+  resent: boolean;
+  /** Policy for BUSYKEY on a RESTORE without REPLACE. */
+  busy: 'skip' | 'fail' | null;
+  /** Budget reserved and not yet released. */
+  reserved: boolean;
+  /** Node holding this op's command-stream transaction slot (see txBusy). */
+  txAddr: string | null;
+  /** Label for errors (command name); empty = derive from argv. */
+  label: string;
+  /** Control requests resolve their caller with the reply. */
+  onReply: ((reply: RespValue) => void) | null;
+}
+
+function isWOp(op: Op): op is WOp {
+  return 'unit' in op;
+}
+
+interface Gate {
+  open(): boolean;
+}
+
+const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
+/** Keyless commands of a stream that must reach every master of a cluster. */
+const BROADCAST = new Set(['flushall', 'flushdb', 'script', 'function']);
+/** Multi-key commands that may be split per slot (each key independent). */
+const SPLIT_STEP1 = new Set(['del', 'unlink', 'exists', 'touch']);
+
+/** redis_version → RDB version (redis `rdb.h` RDB_VERSION over the releases). */
+export function rdbVersionOf(version: number[], valkey: boolean): number {
+  const v = (maj: number, min: number) => version[0] > maj || (version[0] === maj && version[1] >= min);
+  if (valkey) return v(9, 0) ? 80 : 11;
+  if (v(8, 6)) return 13;
+  if (v(7, 4)) return 12;
+  if (v(7, 2)) return 11;
+  if (v(7, 0)) return 10;
+  if (v(5, 0)) return 9;
+  if (v(4, 0)) return 8;
+  if (v(3, 2)) return 7;
+  return 6;
+}
+
+/** First RDB version that knows each RDB_TYPE_* (redis `rdb.h` history). */
+const TYPE_MIN_RDB: Record<number, number> = {
+  0: 1,
+  1: 1,
+  2: 1,
+  3: 1,
+  4: 1,
+  5: 8, // ZSET_2 (4.0)
+  7: 8, // MODULE_2 (4.0; the module must be loaded on the target)
+  9: 1,
+  10: 1,
+  11: 1,
+  12: 1,
+  13: 1,
+  14: 7, // LIST_QUICKLIST (3.2)
+  15: 9, // STREAM_LISTPACKS (5.0)
+  16: 10, // HASH_LISTPACK, ZSET_LISTPACK, LIST_QUICKLIST_2, STREAM_LISTPACKS_2 (7.0)
+  17: 10,
+  18: 10,
+  19: 10,
+  20: 11, // SET_LISTPACK (7.2)
+  21: 11, // STREAM_LISTPACKS_3 (7.2)
+  24: 12, // HASH_METADATA, HASH_LISTPACK_EX (7.4)
+  25: 12,
+  26: 13, // 8.6
+};
+
+export function makeCapabilities(
+  version: string,
+  valkey: boolean,
+  cluster: boolean,
+  valkeyVersion?: string,
+): TargetCapabilities {
+  const parts = version.split('.').map(Number);
+  const vk = valkeyVersion ? valkeyVersion.split('.').map(Number) : [];
+  const rdbVersion = rdbVersionOf(valkey ? vk : parts, valkey);
+  const at = (maj: number, min: number) => parts[0] > maj || (parts[0] === maj && parts[1] >= min);
+  return {
+    version: valkey && valkeyVersion ? valkeyVersion : version,
+    rdbVersion,
+    cluster,
+    restoreAbsTtl: at(5, 0),
+    functions: at(7, 0),
+    hashFieldTtl: valkey ? vk[0] >= 9 : at(7, 4),
+    dumpable(rdbType, flavor) {
+      if (flavor === 'valkey' && rdbType === 22) return valkey && rdbVersion >= 80;
+      const min = TYPE_MIN_RDB[rdbType];
+      if (min === undefined) return false; // 6 (module pre-GA), 22/23 (7.4 pre-GA), unknown
+      if (valkey) return min <= 11; // Valkey shares Redis's types up to 7.2 only
+      return rdbVersion >= min;
+    },
+  };
+}
+
+function asciiText(b: RespValue): string {
+  if (typeof b === 'string') return b;
+  if (!Buffer.isBuffer(b)) return '';
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+function infoField(text: string, name: string): string | undefined {
+  const m = new RegExp(`(?:^|\\n)${name}:([^\\r\\n]*)`).exec(text);
+  return m?.[1];
+}
+
+export class TargetWriter implements Statusable<WriterStatus> {
+  readonly capabilities: TargetCapabilities;
+  private readonly o: Required<Omit<TargetOptions, 'cluster' | 'username' | 'password' | 'tls' | 'dbMap'>>;
+  private readonly features: RewriteFeatures;
+  private readonly counters = {
+    keys: 0,
+    keysSkipped: 0,
+    keysExpired: 0,
+    acked: 0,
+    inflightBytes: 0,
+    inflightCommands: 0,
+    maxInflightBytesSeen: 0,
+    maxInflightCommandsSeen: 0,
+    retries: 0,
+  };
+  private failure: TargetError | null = null;
+  private closed = false;
+  private current: Unit | null = null;
+  /** Source MULTI … EXEC being collected (kept whole in one batch). */
+  private srcTx: CommandEntry[] | null = null;
+  /** Command-stream groups (each one source command or one source transaction) not yet sent. */
+  private cmdGroups: CommandEntry[][] = [];
+  private cmdGroupBytes = 0;
+  private cmdGroupCount = 0;
+  /** Nodes with a command-stream transaction in flight. */
+  private txBusy = new Set<string>();
+  private gates: Gate[] = [];
+  private recoveries = new Set<Promise<void>>();
+  /** Ops waiting for their node's connection to open, per address. */
+  private opening = new Map<string, WOp[]>();
+  private changed: { promise: Promise<void>; resolve: () => void };
+  private commandTable: Map<string, KeySpec> | null = null;
+
+  private constructor(
+    private readonly router: SlotRouter,
+    caps: TargetCapabilities,
+    o: TargetWriter['o'],
+    private readonly dbMap: Map<number, number> | undefined,
+    private readonly control: NodeConnection,
+  ) {
+    this.capabilities = caps;
+    this.o = o;
+    const v = caps.version.split('.').map(Number);
+    const at = (maj: number, min: number) => v[0] > maj || (v[0] === maj && v[1] >= min);
+    this.features = {
+      hsetMulti: at(4, 0),
+      streamMeta: at(7, 0),
+      createConsumer: at(6, 2),
+      hashFieldTtl: caps.hashFieldTtl,
+    };
+    this.changed = this.newChanged();
+  }
+
+  /** Connects, authenticates, detects version and cluster topology. Rejects with a TargetError. */
+  static async connect(opts: TargetOptions): Promise<TargetWriter> {
+    const o = {
+      onConflict: opts.onConflict ?? TARGET_DEFAULTS.onConflict,
+      maxInflightBytes: opts.maxInflightBytes ?? TARGET_DEFAULTS.maxInflightBytes,
+      maxInflightCommands: opts.maxInflightCommands ?? TARGET_DEFAULTS.maxInflightCommands,
+      bigValueChunkBytes: opts.bigValueChunkBytes ?? TARGET_DEFAULTS.bigValueChunkBytes,
+      connectTimeoutMs: opts.connectTimeoutMs ?? TARGET_DEFAULTS.connectTimeoutMs,
+      commandTimeoutMs: opts.commandTimeoutMs ?? TARGET_DEFAULTS.commandTimeoutMs,
+      maxRetries: opts.maxRetries ?? TARGET_DEFAULTS.maxRetries,
+      addrs: opts.addrs,
+    };
+    const base = {
+      username: opts.username,
+      password: opts.password,
+      tls: opts.tls,
+      connectTimeoutMs: o.connectTimeoutMs,
+      commandTimeoutMs: o.commandTimeoutMs,
+    };
+    const addrs = opts.addrs
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+    if (addrs.length === 0) throw new TargetError('TARGET_ERR_CONNECT', 'no target address given');
+    let first: NodeConnection | null = null;
+    let lastErr: unknown = null;
+    for (const a of addrs) {
+      const i = a.lastIndexOf(':');
+      const host = i > 0 ? a.slice(0, i) : a;
+      const port = i > 0 ? Number(a.slice(i + 1)) : 6379;
+      try {
+        first = await Connection.open({ ...base, host, port });
+        break;
+      } catch (err) {
+        lastErr = err;
+        // Authentication problems are the same on every node: report at once.
+        if (err instanceof TargetError && err.code !== 'TARGET_ERR_CONNECT') throw err;
+      }
+    }
+    if (!first) throw lastErr;
+    try {
+      const info = await first.call(['INFO', 'server']);
+      if (info instanceof RespError) throw replyError(info, { node: first.addr }, 'INFO server');
+      const text = asciiText(info);
+      const version = infoField(text, 'redis_version') ?? '0.0.0';
+      const valkeyVersion = infoField(text, 'valkey_version');
+      const valkey = valkeyVersion !== undefined || infoField(text, 'server_name') === 'valkey';
+      let cluster = opts.cluster;
+      if (cluster === undefined) {
+        const ci = await first.call(['INFO', 'cluster']);
+        cluster = !(ci instanceof RespError) && infoField(asciiText(ci), 'cluster_enabled') === '1';
+      }
+      const caps = makeCapabilities(version, valkey, cluster, valkeyVersion);
+      let writer: TargetWriter | null = null;
+      const router = await SlotRouter.create(first, base, cluster, (c) => writer?.adopt(c));
+      writer = new TargetWriter(router, caps, o, opts.dbMap, first);
+      for (const c of router.connections()) writer.adopt(c);
+      if (cluster) {
+        const table = await first.call(['COMMAND']);
+        if (!(table instanceof RespError)) writer.commandTable = parseCommandTable(table);
+      }
+      return writer;
+    } catch (err) {
+      await first.close();
+      throw err;
+    }
+  }
+
+  status(): WriterStatus {
+    let writes = 0;
+    let commands = 0;
+    let bytes = 0;
+    let reconnects = 0;
+    for (const c of this.router.connections()) {
+      writes += c.stats.writes;
+      commands += c.stats.commands;
+      bytes += c.stats.bytes;
+      reconnects += c.stats.reconnects;
+    }
+    return { ...this.counters, writes, commands, bytes, reconnects };
+  }
+
+  /** Accepts entries; resolves as soon as they are all dispatched within the in-flight bounds. */
+  async write(entries: Entry[]): Promise<void> {
+    this.check();
+    for (const e of entries) {
+      if (e.kind !== 'command' && this.cmdGroups.length) await this.sendCommands();
+      switch (e.kind) {
+        case 'key':
+          await this.writeKey(e);
+          break;
+        case 'chunk':
+          await this.writeChunk(e);
+          break;
+        case 'command':
+          await this.addCommand(e);
+          break;
+        case 'function':
+          if (!this.capabilities.functions) {
+            this.fail(
+              new TargetError(
+                'TARGET_ERR_UNSUPPORTED',
+                `functions need Redis 7.0+ (target ${this.capabilities.version})`,
+              ),
+            );
+            this.check();
+          }
+          await this.broadcast(['FUNCTION', 'LOAD', 'REPLACE', e.code], 'FUNCTION LOAD');
+          break;
+        case 'script':
+          await this.broadcast(['SCRIPT', 'LOAD', e.body], 'SCRIPT LOAD');
+          break;
+      }
+    }
+    if (this.cmdGroups.length) await this.sendCommands();
+  }
+
+  /** Resolves when every entry written so far is acknowledged; rejects with the first error. */
+  async flush(): Promise<void> {
+    if (this.cmdGroups.length) await this.sendCommands();
+    for (;;) {
+      this.check();
+      if (this.counters.inflightCommands === 0 && this.recoveries.size === 0) return;
+      await this.changed.promise;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.failure) await this.flush();
+    } finally {
+      this.closed = true;
+      await this.router.close();
+    }
+  }
+
+  // ---- entries ----
+
+  private mapDb(db: number, key?: Buffer): number {
+    const mapped = this.dbMap?.get(db) ?? db;
+    if (this.capabilities.cluster && mapped !== 0) {
+      throw this.fail(
+        new TargetError(
+          'TARGET_ERR_CLUSTER_DB',
+          `a cluster target has db 0 only; entry is for db ${mapped}`,
+          {
+            db,
+            key: key ? printableKey(key) : undefined,
+          },
+        ),
+      );
+    }
+    return mapped;
+  }
+
+  private newUnit(e: KeyEntry, db: number): Unit {
+    return {
+      key: e.key,
+      srcDb: e.db,
+      db,
+      slot: this.capabilities.cluster ? keySlot(e.key) : 0,
+      type: e.type,
+      rewriter: null,
+      open: true,
+      pending: 0,
+      firstAcked: false,
+      listAcked: 0,
+      ignoreChunks: false,
+      skipped: false,
+      counted: false,
+      expireAt: e.expireAt,
+    };
+  }
+
+  /** The dump of `e` if this target can RESTORE it. */
+  private usableDump(e: KeyEntry): Buffer | null {
+    const d = e.dump;
+    if (!d || d.length < 11) return null;
+    const ver = d.readUInt16LE(d.length - 10);
+    const flavor = ver >= 80 ? 'valkey' : 'redis';
+    if (!this.capabilities.dumpable(d[0], flavor)) return null;
+    if (ver > this.capabilities.rdbVersion) return null;
+    return d;
+  }
+
+  private async writeKey(e: KeyEntry): Promise<void> {
+    if (this.current?.open && !this.current.ignoreChunks) {
+      throw this.fail(
+        new TargetError('TARGET_ERR_SEQUENCE', 'a key started before the previous big key ended', {
+          db: e.db,
+          key: printableKey(this.current.key),
+        }),
+      );
+    }
+    this.current = null;
+    const db = this.mapDb(e.db, e.key);
+    const unit = this.newUnit(e, db);
+    const now = Date.now();
+    if (e.expireAt > 0 && e.expireAt <= now) {
+      this.counters.keysExpired++;
+      this.skipUnit(unit, e.more);
+      return;
+    }
+    const dump = this.usableDump(e);
+    if (dump) {
+      unit.ignoreChunks = true;
+      const caps = this.capabilities;
+      let ttl = e.expireAt;
+      if (e.expireAt > 0 && !caps.restoreAbsTtl) ttl = Math.max(1, e.expireAt - now);
+      const argv: (Buffer | string)[] = ['RESTORE', e.key, String(ttl), dump];
+      const policy = this.o.onConflict;
+      const replaceOk = atLeast(caps.version, 3, 0);
+      if (policy === 'overwrite') {
+        if (replaceOk) argv.push('REPLACE');
+        else await this.dispatch(this.keyOp(unit, { argv: ['DEL', e.key], kind: 'first', items: 0 }));
+      }
+      if (caps.restoreAbsTtl) {
+        if (e.expireAt > 0) argv.push('ABSTTL');
+        if (e.freq >= 0) argv.push('FREQ', String(e.freq));
+        else if (e.idle >= 0) argv.push('IDLETIME', String(e.idle));
+      }
+      const op = this.keyOp(unit, { argv, kind: 'first', items: 0 });
+      op.kind = 'restore';
+      op.busy = policy === 'overwrite' ? null : policy;
+      if (policy === 'overwrite' && !replaceOk) op.busy = 'skip';
+      await this.dispatch(op);
+      this.closeUnit(unit);
+      this.current = e.more ? unit : null;
+      return;
+    }
+    if (!e.value) {
+      throw this.fail(
+        new TargetError(
+          'TARGET_ERR_UNSUPPORTED',
+          `no decoded value and the dump (type ${e.dump ? e.dump[0] : 'none'}) cannot be restored on ${this.capabilities.version}`,
+          { db: e.db, key: printableKey(e.key) },
+        ),
+      );
+    }
+    if (this.o.onConflict !== 'overwrite') {
+      const exists = await this.exists(unit);
+      if (exists) {
+        if (this.o.onConflict === 'fail') throw this.fail(this.busyKey(unit));
+        this.counters.keysSkipped++;
+        this.skipUnit(unit, e.more);
+        return;
+      }
+    }
+    unit.rewriter = new KeyRewriter(e.key, e.type, this.features, this.o.bigValueChunkBytes);
+    try {
+      for (const c of unit.rewriter.begin()) await this.dispatch(this.keyOp(unit, c));
+      for (const c of unit.rewriter.piece(e.value)) await this.dispatch(this.keyOp(unit, c));
+      if (!e.more) {
+        for (const c of unit.rewriter.end(e.expireAt)) await this.dispatch(this.keyOp(unit, c));
+        this.closeUnit(unit);
+      } else {
+        this.current = unit;
+      }
+    } catch (err) {
+      throw err instanceof TargetError ? this.fail(err) : err;
+    }
+  }
+
+  private async writeChunk(e: ChunkEntry): Promise<void> {
+    const unit = this.current;
+    if (!unit || unit.srcDb !== e.db || !unit.key.equals(e.key)) {
+      throw this.fail(
+        new TargetError('TARGET_ERR_SEQUENCE', 'a chunk without its key entry', {
+          db: e.db,
+          key: printableKey(e.key),
+        }),
+      );
+    }
+    if (!e.more) this.current = null;
+    if (unit.ignoreChunks) return;
+    try {
+      for (const c of (unit.rewriter as KeyRewriter).piece(e.value)) await this.dispatch(this.keyOp(unit, c));
+      if (!e.more) {
+        for (const c of (unit.rewriter as KeyRewriter).end(unit.expireAt)) {
+          await this.dispatch(this.keyOp(unit, c));
+        }
+        this.closeUnit(unit);
+      }
+    } catch (err) {
+      throw err instanceof TargetError ? this.fail(err) : err;
+    }
+  }
+
+  private skipUnit(unit: Unit, more: boolean): void {
+    unit.ignoreChunks = true;
+    unit.skipped = true;
+    unit.open = false;
+    unit.counted = true;
+    this.current = more ? unit : null;
+  }
+
+  private closeUnit(unit: Unit): void {
+    unit.open = false;
+    this.maybeCountKey(unit);
+  }
+
+  private maybeCountKey(unit: Unit): void {
+    if (unit.open || unit.pending > 0 || unit.counted) return;
+    unit.counted = true;
+    if (!unit.skipped) this.counters.keys++;
+  }
+
+  private busyKey(unit: Unit): TargetError {
+    return new TargetError('TARGET_ERR_BUSYKEY', 'key already exists on the target (onConflict=fail)', {
+      db: unit.db,
+      key: printableKey(unit.key),
+      node: this.router.addrOf(unit.slot),
+    });
+  }
+
+  private async exists(unit: Unit): Promise<boolean> {
+    const op = this.op([['EXISTS', unit.key]], unit.slot, null, 'control');
+    op.db = unit.db;
+    const reply = await this.request(op);
+    if (reply instanceof RespError) throw this.fail(replyError(reply, this.whereOf(op), 'EXISTS'));
+    return reply === 1;
+  }
+
+  /** Sends a control op through the normal path (routing, redirects, recovery) and resolves with its reply. */
+  private request(op: WOp): Promise<RespValue> {
+    return new Promise((resolve) => {
+      op.onReply = resolve;
+      void this.dispatch(op);
+    });
+  }
+
+  // ---- command streams ----
+
+  private async addCommand(e: CommandEntry): Promise<void> {
+    if (e.argv.length === 0) return;
+    const name = lowerWord(e.argv[0]);
+    if (name === 'select') return; // the entry's db says where it applies
+    if (name === 'multi') {
+      this.srcTx = [];
+      return;
+    }
+    if (name === 'exec') {
+      if (this.srcTx?.length) this.addGroup(this.srcTx);
+      this.srcTx = null;
+    } else if (name === 'discard') {
+      this.srcTx = null;
+    } else if (this.srcTx) {
+      this.srcTx.push(e);
+      return;
+    } else this.addGroup([e]);
+    if (
+      this.cmdGroupBytes >= this.o.bigValueChunkBytes ||
+      this.cmdGroupCount >= Math.max(1, this.o.maxInflightCommands >> 1)
+    ) {
+      await this.sendCommands();
+    }
+  }
+
+  private addGroup(g: CommandEntry[]): void {
+    this.cmdGroups.push(g);
+    for (const c of g) {
+      this.cmdGroupBytes += commandSize(c.argv);
+      this.cmdGroupCount++;
+    }
+  }
+
+  /** Sends the collected command groups: one MULTI/EXEC per db run (standalone) or per slot (cluster). */
+  private async sendCommands(): Promise<void> {
+    const groups = this.cmdGroups;
+    this.cmdGroups = [];
+    this.cmdGroupBytes = 0;
+    this.cmdGroupCount = 0;
+    if (!this.capabilities.cluster) {
+      let run: Argv[] = [];
+      let runDb = -1;
+      for (const g of groups) {
+        for (const c of g) {
+          const db = this.mapDb(c.db);
+          if (db !== runDb && run.length) {
+            await this.sendTx(run, runDb, 0);
+            run = [];
+          }
+          runDb = db;
+          run.push(c.argv);
+        }
+      }
+      if (run.length) await this.sendTx(run, runDb, 0);
+      return;
+    }
+    const bySlot = new Map<number, Argv[]>();
+    for (const g of groups) {
+      for (const c of g) {
+        this.mapDb(c.db);
+        const parts = await this.slotsOf(c.argv);
+        if (parts === 'broadcast') {
+          await this.broadcast(c.argv, lowerWord(c.argv[0]));
+          continue;
+        }
+        for (const p of parts) {
+          const list = bySlot.get(p.slot);
+          if (list) list.push(p.argv);
+          else bySlot.set(p.slot, [p.argv]);
+        }
+      }
+    }
+    for (const [slot, cmds] of bySlot) await this.sendTx(cmds, 0, slot);
+  }
+
+  private async sendTx(cmds: Argv[], db: number, slot: number): Promise<void> {
+    const wrapped = cmds.length > 1 ? [['MULTI'], ...cmds, ['EXEC']] : cmds;
+    const op = this.op(wrapped, slot, null, 'tx');
+    op.db = this.capabilities.cluster ? -1 : db;
+    await this.dispatch(op);
+  }
+
+  /** Slot(s) of a stream command; multi-key commands split per slot where each key is independent. */
+  private async slotsOf(argv: Argv): Promise<{ slot: number; argv: Argv }[] | 'broadcast'> {
+    const name = lowerWord(argv[0]);
+    if (BROADCAST.has(name)) return 'broadcast';
+    let spec = this.commandTable?.get(name);
+    if (spec && spec.first === 0 && argv.length > 1)
+      spec = this.commandTable?.get(`${name}|${lowerWord(argv[1])}`) ?? spec;
+    let keys: { index: number; key: Buffer }[] = [];
+    if (!spec || spec.movable) {
+      const reply = await this.control.call(['COMMAND', 'GETKEYS', ...argv]);
+      if (Array.isArray(reply)) {
+        keys = reply.filter(Buffer.isBuffer).map((k) => ({ index: argv.indexOf(k), key: k as Buffer }));
+      }
+    } else if (spec.first > 0) {
+      const last = spec.last < 0 ? argv.length + spec.last : spec.last;
+      for (let i = spec.first; i <= last && i < argv.length; i += spec.step || 1) {
+        const k = argv[i];
+        keys.push({ index: i, key: typeof k === 'string' ? Buffer.from(k) : k });
+      }
+    }
+    if (keys.length === 0) return [{ slot: 0, argv }];
+    const slots = keys.map((k) => keySlot(k.key));
+    if (slots.every((s) => s === slots[0])) return [{ slot: slots[0], argv }];
+    if (SPLIT_STEP1.has(name) || name === 'mset') {
+      const per = name === 'mset' ? 2 : 1;
+      const bySlot = new Map<number, Argv[number][]>();
+      for (let i = 1; i + per - 1 < argv.length; i += per) {
+        const k = argv[i];
+        const s = keySlot(typeof k === 'string' ? Buffer.from(k) : k);
+        const list = bySlot.get(s) ?? [];
+        for (let j = 0; j < per; j++) list.push(argv[i + j]);
+        bySlot.set(s, list);
+      }
+      return [...bySlot].map(([slot, args]) => ({ slot, argv: [argv[0], ...args] }));
+    }
+    throw this.fail(
+      new TargetError('TARGET_ERR_CROSSSLOT', `${name.toUpperCase()} touches keys in different slots`, {
+        key: printableKey(keys[0].key),
+      }),
+    );
+  }
+
+  private async broadcast(argv: Argv, label: string): Promise<void> {
+    for (const addr of this.router.masters()) {
+      const op = this.op([argv], -1, addr, 'broadcast');
+      op.label = label;
+      await this.dispatch(op);
+    }
+  }
+
+  // ---- ops and dispatch ----
+
+  private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind): WOp {
+    let bytes = 0;
+    for (const c of cmds) bytes += commandSize(c);
+    const op: WOp = {
+      cmds,
+      bytes,
+      db: this.capabilities.cluster ? -1 : 0,
+      asking: false,
+      slot,
+      node,
+      unit: null,
+      kind,
+      items: 0,
+      attempts: 0,
+      resent: false,
+      busy: null,
+      reserved: false,
+      txAddr: null,
+      label: '',
+      onReply: null,
+      done: (replies, conn) => this.onReplies(op, replies, conn),
+    };
+    return op;
+  }
+
+  private keyOp(
+    unit: Unit,
+    c: { argv: Argv; kind: CommandKind; items: number; id?: StreamId; group?: Buffer },
+  ): WOp {
+    const op = this.op([c.argv], unit.slot, null, c.kind);
+    op.db = this.capabilities.cluster ? -1 : unit.db;
+    op.unit = unit;
+    op.items = c.items;
+    op.id = c.id;
+    op.group = c.group;
+    return op;
+  }
+
+  private room(op: WOp): boolean {
+    if (this.gates.length && !this.gates.every((g) => g.open())) return false;
+    if (this.recoveries.size) return false;
+    if (op.kind === 'tx' && this.txBusy.has(this.addrFor(op))) return false;
+    if (op.kind === 'control') return true;
+    const c = this.counters;
+    if (c.inflightCommands > 0 && c.inflightCommands + op.cmds.length > this.o.maxInflightCommands)
+      return false;
+    if (c.inflightBytes > 0 && c.inflightBytes + op.bytes > this.o.maxInflightBytes) return false;
+    return true;
+  }
+
+  /** Admits an op under the bounds (waiting for replies / recoveries), then routes it. */
+  private async dispatch(op: WOp): Promise<void> {
+    while (!this.room(op)) {
+      this.check();
+      await this.changed.promise;
+    }
+    this.check();
+    this.reserve(op);
+    if (op.unit) op.unit.pending++;
+    if (op.kind === 'tx') {
+      op.txAddr = this.addrFor(op);
+      this.txBusy.add(op.txAddr);
+    }
+    this.route(op);
+  }
+
+  private reserve(op: WOp): void {
+    const c = this.counters;
+    op.reserved = true;
+    c.inflightBytes += op.bytes;
+    c.inflightCommands += op.cmds.length;
+    if (c.inflightBytes > c.maxInflightBytesSeen) c.maxInflightBytesSeen = c.inflightBytes;
+    if (c.inflightCommands > c.maxInflightCommandsSeen) c.maxInflightCommandsSeen = c.inflightCommands;
+  }
+
+  private release(op: WOp): void {
+    if (!op.reserved) return;
+    op.reserved = false;
+    this.counters.inflightBytes -= op.bytes;
+    this.counters.inflightCommands -= op.cmds.length;
+    if (op.txAddr) this.txBusy.delete(op.txAddr);
+  }
+
+  private addrFor(op: WOp): string {
+    return op.node ?? this.router.addrOf(op.slot);
+  }
+
+  /** Sends an op to its node, opening the connection first when needed (order per node is kept). */
+  private route(op: WOp): void {
+    const addr = this.addrFor(op);
+    const waiting = this.opening.get(addr);
+    if (waiting) {
+      waiting.push(op);
+      return;
+    }
+    const conn = this.router.connOf(addr);
+    if (conn) {
+      conn.send(op);
+      return;
+    }
+    const queue = [op];
+    this.opening.set(addr, queue);
+    this.router.open(addr).then(
+      (c) => {
+        this.opening.delete(addr);
+        for (const q of queue) c.send(q);
+      },
+      (err) => {
+        this.opening.delete(addr);
+        this.fail(
+          err instanceof TargetError
+            ? err
+            : new TargetError('TARGET_ERR_CONNECT', String(err), { node: addr }),
+        );
+      },
+    );
+  }
+
+  /** Takes over the events of a (new) connection. */
+  private adopt(conn: NodeConnection): void {
+    conn.onLost = (c, ops, cause) => this.onLost(c, ops, cause);
+  }
+
+  private wake(): void {
+    const prev = this.changed;
+    this.changed = this.newChanged();
+    prev.resolve();
+  }
+
+  private newChanged(): { promise: Promise<void>; resolve: () => void } {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  }
+
+  /** Records the first failure; later writes and flush reject with it. */
+  private fail(err: TargetError): TargetError {
+    if (!this.failure) this.failure = err;
+    this.wake();
+    return err;
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new TargetError('TARGET_ERR_CLOSED', 'writer is closed');
+  }
+
+  private whereOf(op: WOp, node?: string): { node: string; db?: number; key?: string } {
+    return {
+      node: node ?? this.addrFor(op),
+      db: op.unit ? op.unit.db : undefined,
+      key: op.unit ? printableKey(op.unit.key) : undefined,
+    };
+  }
+
+  // ---- replies ----
+
+  private onReplies(op: WOp, replies: RespValue[], conn: NodeConnection): undefined | 'lost' {
+    if (op.onReply) {
+      // Control request: redirects and retriable errors are handled like any op; other replies go to the caller.
+      const r = replies[replies.length - 1];
+      if (r instanceof RespError && (parseRedirect(r) || RETRIABLE.has(r.code)))
+        return this.onError(op, r, conn) ?? undefined;
+      this.release(op);
+      this.counters.acked += op.cmds.length;
+      op.onReply(r);
+      this.wake();
+      return undefined;
+    }
+    const err = firstError(op, replies);
+    if (err) {
+      const handled = this.onError(op, err, conn);
+      if (handled !== null) return handled;
+      // BUSYKEY on a RESTORE without REPLACE.
+      if (op.resent) return this.ok(op);
+      if (op.busy === 'skip') {
+        if (op.unit) op.unit.skipped = true;
+        this.counters.keysSkipped++;
+        return this.ok(op);
+      }
+      this.release(op);
+      this.fail(op.unit ? this.busyKey(op.unit) : replyError(err, this.whereOf(op, conn.addr), 'RESTORE'));
+      return undefined;
+    }
+    return this.ok(op);
+  }
+
+  /**
+   * Handles an error reply: redirects and retriable errors (returns what the connection should do), fatal errors
+   * (fails the writer). Returns null only for BUSYKEY on a RESTORE, which the caller resolves by policy.
+   */
+  private onError(op: WOp, err: RespError, conn: NodeConnection): undefined | 'lost' | null {
+    const redirect = parseRedirect(err);
+    if (redirect) {
+      if (++op.attempts > this.o.maxRetries * 2) {
+        this.release(op);
+        this.fail(
+          new TargetError('TARGET_ERR_RETRIES', `too many redirects: ${err.message}`, this.whereOf(op)),
+        );
+        return undefined;
+      }
+      this.counters.retries++;
+      if (!redirect.ask) this.router.moved(redirect.slot, redirect.addr);
+      // New ops wait until this node has answered everything sent before, so a key's commands stay in order.
+      this.gates.push({ open: () => conn.pending === 0 || !conn.connected });
+      op.asking = redirect.ask;
+      op.node = redirect.ask ? redirect.addr : null;
+      this.route(op);
+      op.node = null;
+      return undefined;
+    }
+    if (RETRIABLE.has(err.code)) {
+      if (++op.attempts > this.o.maxRetries) {
+        this.release(op);
+        this.fail(
+          new TargetError('TARGET_ERR_RETRIES', `target kept answering ${err.code}`, {
+            ...this.whereOf(op, conn.addr),
+            reply: err.code,
+          }),
+        );
+        return undefined;
+      }
+      this.counters.retries++;
+      return 'lost';
+    }
+    if (err.code === 'BUSYKEY' && op.kind === 'restore') return null;
+    this.release(op);
+    if (op.unit) op.unit.pending--;
+    this.fail(replyError(err, this.whereOf(op, conn.addr), op.label || commandName(op)));
+    return undefined;
+  }
+
+  private ok(op: WOp): undefined {
+    this.release(op);
+    this.counters.acked += op.cmds.length;
+    const u = op.unit;
+    if (u) {
+      u.pending--;
+      if (op.kind === 'first' || op.kind === 'restore') u.firstAcked = true;
+      else if (op.kind === 'rpush') u.listAcked += op.items;
+      this.maybeCountKey(u);
+    }
+    if (this.gates.length) this.gates = this.gates.filter((g) => !g.open());
+    this.wake();
+    return undefined;
+  }
+
+  // ---- recovery ----
+
+  private onLost(conn: NodeConnection, ops: Op[], cause: Error): void {
+    const job = this.recover(conn, ops, cause).catch((err) => {
+      for (const op of ops) if (isWOp(op)) this.release(op);
+      this.fail(
+        err instanceof TargetError
+          ? err
+          : new TargetError(
+              'TARGET_ERR_CONNECT',
+              `recovery failed: ${String(err)}`,
+              { node: conn.addr },
+              { cause: err },
+            ),
+      );
+    });
+    this.recoveries.add(job);
+    void job.finally(() => {
+      this.recoveries.delete(job);
+      this.wake();
+    });
+  }
+
+  /**
+   * Reconnects and resends the unacknowledged ops in their order. What makes a resend safe:
+   * - a key whose first op (RESTORE … REPLACE, DEL, SET) is among them is rewritten from that op: it resets the key;
+   * - otherwise its idempotent ops (SETRANGE at an offset, SADD/ZADD/HSET, XSETID, XCLAIM, PEXPIREAT) are resent as
+   *   is; RPUSH resumes from LLEN (ops are applied in order, so LLEN − acknowledged elements covers a prefix of the
+   *   lost RPUSHes); XADD skips ids ≤ the stream's last id; XGROUP CREATE is preceded by XGROUP DESTROY;
+   * - a command-stream batch is one MULTI/EXEC and only one is in flight per node: it is resent when its EXEC reply
+   *   was not received. Residual window: EXEC executed but the connection died before its reply arrived — that
+   *   one batch is applied twice (at-least-once for one batch; the same holds for a lone command).
+   * - retriable error replies (LOADING, TRYAGAIN, CLUSTERDOWN…) drop the connection and come here too. Residual
+   *   window: if the node left that state between two pipelined commands of the same key, a later command may have
+   *   been applied before the failed one; RPUSH resumption then reports TARGET_ERR_RECOVERY when the counts do not
+   *   line up instead of guessing.
+   */
+  private async recover(conn: NodeConnection, lost: Op[], cause: Error): Promise<void> {
+    const ops = lost.filter(isWOp);
+    const attempts = ops.reduce((n, op) => Math.max(n, op.attempts), 0);
+    if (attempts > 0) await sleep(Math.min(50 * 2 ** attempts, 2000));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await conn.reconnect();
+        break;
+      } catch (err) {
+        if (err instanceof TargetError && err.code !== 'TARGET_ERR_CONNECT') throw err;
+        if (attempt + 1 >= this.o.maxRetries) {
+          throw new TargetError(
+            'TARGET_ERR_CONNECT',
+            `connection lost (${cause.message}) and ${attempt + 1} reconnects failed`,
+            { node: conn.addr },
+            { cause: err },
+          );
+        }
+        await sleep(Math.min(100 * 2 ** attempt, 2000));
+      }
+    }
+    const byUnit = new Map<Unit, WOp[]>();
+    for (const op of ops) {
+      if (!op.unit) continue;
+      const list = byUnit.get(op.unit);
+      if (list) list.push(op);
+      else byUnit.set(op.unit, [op]);
+    }
+    const applied = new Set<WOp>();
+    const destroyBefore = new Set<WOp>();
+    for (const [unit, uops] of byUnit) {
+      if (!unit.firstAcked && uops.some((o) => o.kind === 'first' || o.kind === 'restore')) continue;
+      const rpush = uops.filter((o) => o.kind === 'rpush');
+      if (rpush.length) {
+        const len = await conn.call(['LLEN', unit.key], unit.db);
+        if (typeof len !== 'number') throw this.recoveryError(unit, `LLEN answered ${String(len)}`);
+        let extra = len - unit.listAcked;
+        for (const o of rpush) {
+          if (extra <= 0) break;
+          if (extra < o.items) throw this.recoveryError(unit, 'list length is not at a command boundary');
+          extra -= o.items;
+          applied.add(o);
+        }
+        if (extra !== 0) throw this.recoveryError(unit, 'list is longer than everything sent');
+      }
+      const xadd = uops.filter((o) => o.kind === 'xadd');
+      if (xadd.length) {
+        const info = await conn.call(['XINFO', 'STREAM', unit.key], unit.db);
+        const last = Array.isArray(info) ? lastGeneratedId(info) : null;
+        if (last) for (const o of xadd) if (o.id && compareId(o.id, last) <= 0) applied.add(o);
+      }
+      for (const o of uops) if (o.kind === 'xgroup-create') destroyBefore.add(o);
+    }
+    for (const op of lost) {
+      if (!isWOp(op)) {
+        conn.send(op); // a plain control call of this connection
+        continue;
+      }
+      this.counters.retries++;
+      if (applied.has(op)) {
+        this.ok(op);
+        continue;
+      }
+      if (destroyBefore.has(op) && op.unit && op.group) {
+        const d = this.op([['XGROUP', 'DESTROY', op.unit.key, op.group]], op.slot, null, 'control');
+        d.db = op.db;
+        d.onReply = () => {};
+        this.reserve(d);
+        this.route(d);
+      }
+      op.resent = true;
+      op.asking = false;
+      this.route(op);
+    }
+  }
+
+  private recoveryError(unit: Unit, why: string): TargetError {
+    return new TargetError('TARGET_ERR_RECOVERY', `cannot resume key after reconnect: ${why}`, {
+      db: unit.db,
+      key: printableKey(unit.key),
+      node: this.router.addrOf(unit.slot),
+    });
+  }
+}
+
+function firstError(op: WOp, replies: RespValue[]): RespError | null {
+  if (op.kind === 'tx' && op.cmds.length > 1) {
+    const exec = replies[replies.length - 1];
+    if (exec instanceof RespError) {
+      // EXECABORT: a command was rejected while queueing; that rejection says why (MOVED, OOM…).
+      for (const r of replies) if (r instanceof RespError && r.code !== 'EXECABORT') return r;
+      return exec;
+    }
+    if (Array.isArray(exec)) for (const r of exec) if (r instanceof RespError) return r;
+    return null;
+  }
+  for (const r of replies) if (r instanceof RespError) return r;
+  return null;
+}
+
+function replyError(
+  err: RespError,
+  where: Record<string, string | number | undefined>,
+  what: string,
+): TargetError {
+  const code: TargetErrorCode =
+    err.code === 'OOM'
+      ? 'TARGET_ERR_OOM'
+      : err.code === 'NOAUTH' || err.code === 'WRONGPASS'
+        ? 'TARGET_ERR_AUTH'
+        : err.code === 'NOPERM'
+          ? 'TARGET_ERR_NOPERM'
+          : 'TARGET_ERR_REPLY';
+  return new TargetError(code, `${what} failed: ${err.message}`, { ...where, reply: err.code });
+}
+
+function commandName(op: WOp): string {
+  const c = op.kind === 'tx' && op.cmds.length > 1 ? op.cmds[1] : op.cmds[0];
+  return lowerWord(c[0]).toUpperCase();
+}
+
+function lastGeneratedId(info: RespValue[]): StreamId | null {
+  for (let i = 0; i + 1 < info.length; i += 2) {
+    if (asciiText(info[i]) === 'last-generated-id') {
+      const v = info[i + 1];
+      return Buffer.isBuffer(v) || typeof v === 'string' ? parseId(v) : null;
+    }
+  }
+  return null;
+}
+
+function atLeast(version: string, maj: number, min: number): boolean {
+  const v = version.split('.').map(Number);
+  return v[0] > maj || (v[0] === maj && v[1] >= min);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,139 @@
+/**
+ * Builds Entry objects from a live source server, as the decoders would: with the server's own DUMP payload
+ * (restore path) or with the decoded value read back through commands (rewrite path). Test-only; the real
+ * decoders live in src/rdb and src/replication.
+ */
+
+import { Redis } from 'ioredis';
+import type { KeyEntry, StreamGroup, StreamId, Value, ValueType } from '../../src/entry.ts';
+import type { ServerLike } from '../helpers/compare.ts';
+
+function id(b: Buffer | string): StreamId {
+  const [ms, seq] = String(b).split('-');
+  return { ms: BigInt(ms), seq: BigInt(seq) };
+}
+
+function field(flat: unknown[], name: string): unknown {
+  for (let i = 0; i < flat.length; i += 2) if (String(flat[i]) === name) return flat[i + 1];
+  return undefined;
+}
+
+async function valueOf(r: Redis, key: Buffer, type: ValueType): Promise<Value> {
+  switch (type) {
+    case 'string':
+      return { type, value: (await r.getBuffer(key)) as Buffer };
+    case 'list':
+      return { type, items: await r.lrangeBuffer(key, 0, -1) };
+    case 'set':
+      return { type, members: await r.smembersBuffer(key) };
+    case 'zset': {
+      const flat = (await r.callBuffer('ZRANGE', key, '0', '-1', 'WITHSCORES')) as Buffer[];
+      const members: Buffer[] = [];
+      const scores: number[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        members.push(flat[i]);
+        scores.push(
+          Number(
+            String(flat[i + 1])
+              .replace(/^inf$/, 'Infinity')
+              .replace(/^-inf$/, '-Infinity'),
+          ),
+        );
+      }
+      return { type, members, scores };
+    }
+    case 'hash': {
+      const flat = (await r.callBuffer('HGETALL', key)) as Buffer[];
+      const fields: Buffer[] = [];
+      const values: Buffer[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        fields.push(flat[i]);
+        values.push(flat[i + 1]);
+      }
+      return { type, fields, values };
+    }
+    case 'stream': {
+      const raw = (await r.callBuffer('XRANGE', key, '-', '+')) as [Buffer, Buffer[]][];
+      const full = (await r.callBuffer('XINFO', 'STREAM', key, 'FULL')) as unknown[];
+      const groups: StreamGroup[] = ((field(full, 'groups') as unknown[][]) ?? []).map((g) => {
+        const consumers = ((field(g, 'consumers') as unknown[][]) ?? []).map((c) => ({
+          name: field(c, 'name') as Buffer,
+          seenTime: Number(field(c, 'seen-time')),
+          activeTime: Number(field(c, 'active-time') ?? -1),
+        }));
+        const pending = ((field(g, 'pending') as unknown[][]) ?? []).map((p) => ({
+          id: id(p[0] as Buffer),
+          consumer: p[1] as Buffer,
+          deliveryTime: Number(p[2]),
+          deliveryCount: Number(p[3]),
+        }));
+        return {
+          name: field(g, 'name') as Buffer,
+          lastId: id(field(g, 'last-delivered-id') as Buffer),
+          entriesRead: field(g, 'entries-read') == null ? -1 : Number(field(g, 'entries-read')),
+          pending,
+          consumers,
+        };
+      });
+      return {
+        type,
+        entries: raw.map(([eid, fields]) => ({ id: id(eid), fields })),
+        meta: {
+          length: Number(field(full, 'length')),
+          lastId: id(field(full, 'last-generated-id') as Buffer),
+          firstId: id(field(full, 'recorded-first-entry-id') as Buffer),
+          maxDeletedId: id(field(full, 'max-deleted-entry-id') as Buffer),
+          entriesAdded: Number(field(full, 'entries-added')),
+          groups,
+        },
+      };
+    }
+    default:
+      throw new Error(`unsupported type ${type}`);
+  }
+}
+
+export interface SourceOptions {
+  /** 'dump': DUMP payload only; 'value': decoded value only; 'both'. */
+  mode: 'dump' | 'value' | 'both';
+  dbs?: number[];
+}
+
+/** Every key of the source as a KeyEntry (one entry per key, no pieces). */
+export async function entriesOf(server: ServerLike, opts: SourceOptions): Promise<KeyEntry[]> {
+  const r = new Redis({ host: server.host, port: server.port, password: server.password });
+  try {
+    const out: KeyEntry[] = [];
+    const dbs = opts.dbs ?? [0];
+    for (const db of dbs) {
+      await r.select(db);
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scanBuffer(cursor, 'COUNT', 1000);
+        cursor = String(next);
+        for (const key of keys) {
+          const type = (await r.type(key)) as ValueType;
+          const dump = opts.mode === 'value' ? null : await r.dumpBuffer(key);
+          const value = opts.mode === 'dump' ? null : await valueOf(r, key, type);
+          const expireAt = Number(await r.call('PEXPIRETIME', key));
+          out.push({
+            kind: 'key',
+            db,
+            key,
+            type,
+            rdbType: dump ? dump[0] : -1,
+            expireAt: expireAt > 0 ? expireAt : 0,
+            idle: -1,
+            freq: -1,
+            dump,
+            value,
+            more: false,
+          });
+        }
+      } while (cursor !== '0');
+    }
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}

@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Entry, KeyEntry } from '../../src/entry.ts';
+import { type TargetError, TargetWriter } from '../../src/target/index.ts';
+import { assertSameData, dataOf } from '../helpers/compare.ts';
+import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
+import { populate } from './fixtures.ts';
+import { entriesOf } from './source-entries.ts';
+
+describe('TargetWriter on a standalone target', () => {
+  let src: RedisServer;
+  let tgt: RedisServer;
+  let srcEntries: { dump: KeyEntry[]; value: KeyEntry[] };
+  let tr: Redis;
+
+  before(async () => {
+    [src, tgt] = await Promise.all([startRedis(), startRedis()]);
+    await populate(src);
+    srcEntries = {
+      dump: await entriesOf(src, { mode: 'dump' }),
+      value: await entriesOf(src, { mode: 'value' }),
+    };
+    tr = new Redis({ host: tgt.host, port: tgt.port });
+  });
+  after(async () => {
+    tr.disconnect();
+    await Promise.all([src.stop(), tgt.stop()]);
+  });
+  beforeEach(async () => {
+    await tr.flushall();
+  });
+
+  async function writeAll(entries: Entry[], opts: Partial<Parameters<typeof TargetWriter.connect>[0]> = {}) {
+    const w = await TargetWriter.connect({ addrs: `${tgt.host}:${tgt.port}`, ...opts });
+    try {
+      await w.write(entries);
+      await w.flush();
+      return w.status();
+    } finally {
+      await w.close();
+    }
+  }
+
+  it('detects capabilities', async () => {
+    const w = await TargetWriter.connect({ addrs: `${tgt.host}:${tgt.port}` });
+    const c = w.capabilities;
+    await w.close();
+    assert.equal(c.cluster, false);
+    assert.equal(c.rdbVersion, 10);
+    assert.equal(c.restoreAbsTtl, true);
+    assert.equal(c.functions, true);
+    assert.equal(c.hashFieldTtl, false);
+    assert.equal(c.dumpable(18, 'redis'), true);
+    assert.equal(c.dumpable(20, 'redis'), false); // set listpack: 7.2
+    assert.equal(c.dumpable(24, 'redis'), false);
+    assert.equal(c.dumpable(22, 'valkey'), false);
+    assert.equal(c.dumpable(6, 'redis'), false);
+  });
+
+  it('restores every type from DUMP payloads with exact expiry', async () => {
+    const st = await writeAll(srcEntries.dump);
+    await assertSameData(src, tgt, { dbs: [0] });
+    assert.equal(st.keys, srcEntries.dump.length);
+    assert.ok(st.acked >= srcEntries.dump.length && st.acked <= st.commands);
+    assert.ok(st.writes < st.commands, `writes ${st.writes} < commands ${st.commands}`);
+  });
+
+  it('rewrites every type from decoded values with exact expiry', async () => {
+    const st = await writeAll(srcEntries.value);
+    await assertSameData(src, tgt, { dbs: [0] });
+    assert.equal(st.keys, srcEntries.value.length);
+  });
+
+  it('rewrites with small chunks (many commands per key)', async () => {
+    const st = await writeAll(srcEntries.value, { bigValueChunkBytes: 64 });
+    await assertSameData(src, tgt, { dbs: [0] });
+    assert.ok(st.commands > 200, `commands ${st.commands}`);
+  });
+
+  it('skips and counts expired keys', async () => {
+    const past = Date.now() - 1000;
+    const entries: KeyEntry[] = [
+      { ...srcEntries.value[0], key: Buffer.from('gone1'), expireAt: past },
+      { ...srcEntries.dump[0], key: Buffer.from('gone2'), expireAt: past },
+      { ...srcEntries.value[0], key: Buffer.from('kept'), expireAt: 0 },
+    ];
+    const st = await writeAll(entries);
+    assert.equal(st.keysExpired, 2);
+    assert.equal(st.keys, 1);
+    assert.deepEqual(await tr.keys('*'), ['kept']);
+  });
+
+  it('maps dbs', async () => {
+    const e = srcEntries.value.slice(0, 3).map((x) => ({ ...x, db: 5 }));
+    await writeAll(e, { dbMap: new Map([[5, 2]]) });
+    const snap = await dataOf(tgt);
+    assert.deepEqual([...snap.keys()], [2]);
+    assert.equal(snap.get(2)?.size, 3);
+  });
+
+  it('writes big keys arriving as pieces (200k list/hash/zset/set, 8 MB string via SET+SETRANGE)', async () => {
+    const sr = new Redis({ host: src.host, port: src.port });
+    const n = 200_000;
+    const entries: Entry[] = [];
+    const expireAt = Date.now() + 7_200_000;
+    const pieces = <T>(all: T[], size: number) => {
+      const out: T[][] = [];
+      for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size));
+      return out;
+    };
+    const items = Array.from({ length: n }, (_, i) => Buffer.from(`e${i}`));
+    const scores = items.map((_, i) => i / 3);
+    const push = (type: 'list' | 'set' | 'zset' | 'hash', key: string) => {
+      const parts = pieces(
+        items.map((_, i) => i),
+        30_000,
+      );
+      parts.forEach((idx, p) => {
+        const sel = idx.map((i) => items[i]);
+        const value =
+          type === 'list'
+            ? { type, items: sel }
+            : type === 'set'
+              ? { type, members: sel }
+              : type === 'zset'
+                ? { type, members: sel, scores: idx.map((i) => scores[i]) }
+                : { type, fields: sel, values: sel };
+        const more = p < parts.length - 1;
+        if (p === 0) {
+          entries.push({
+            kind: 'key',
+            db: 0,
+            key: Buffer.from(key),
+            type,
+            rdbType: 0,
+            expireAt,
+            idle: -1,
+            freq: -1,
+            dump: null,
+            value,
+            more,
+          });
+        } else entries.push({ kind: 'chunk', db: 0, key: Buffer.from(key), value, more });
+      });
+    };
+    push('list', 'big:list');
+    push('set', 'big:set');
+    push('zset', 'big:zset');
+    push('hash', 'big:hash');
+    const str = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < str.length; i++) str[i] = (i * 31) & 0xff;
+    const strParts = pieces([...Array(8).keys()], 1).map(([i]) =>
+      str.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024),
+    );
+    strParts.forEach((value, p) => {
+      const more = p < strParts.length - 1;
+      const v = { type: 'string' as const, value };
+      if (p === 0) {
+        entries.push({
+          kind: 'key',
+          db: 0,
+          key: Buffer.from('big:str'),
+          type: 'string',
+          rdbType: 0,
+          expireAt: 0,
+          idle: -1,
+          freq: -1,
+          dump: null,
+          value: v,
+          more,
+        });
+      } else entries.push({ kind: 'chunk', db: 0, key: Buffer.from('big:str'), value: v, more });
+    });
+    // The same data on the source, written natively, to compare with.
+    await sr.select(9);
+    for (const part of pieces(items, 10_000)) {
+      await sr.rpush('big:list', ...part);
+      await sr.sadd('big:set', ...part);
+      await sr.zadd('big:zset', ...part.flatMap((m) => [scores[Number(String(m).slice(1))], m]));
+      await sr.hset('big:hash', ...part.flatMap((m) => [m, m]));
+    }
+    for (const k of ['big:list', 'big:set', 'big:zset', 'big:hash']) await sr.pexpireat(k, expireAt);
+    await sr.set('big:str', str);
+    sr.disconnect();
+    const st = await writeAll(entries, { maxInflightBytes: 4 * 1024 * 1024 });
+    assert.equal(st.keys, 5);
+    assert.ok(st.maxInflightBytesSeen <= 4 * 1024 * 1024);
+    await assertSameData(await dataOf(src, [9]), await dataOf(tgt), { dbMap: new Map([[9, 0]]) });
+  });
+
+  describe('conflict policies', () => {
+    const pick = (entries: KeyEntry[], name: string) =>
+      entries.filter((e) => e.key.equals(Buffer.from(name)));
+    for (const mode of ['dump', 'value'] as const) {
+      it(`overwrite replaces an existing key (${mode})`, async () => {
+        await tr.set('list', 'old');
+        await writeAll(pick(srcEntries[mode], 'list'));
+        assert.equal(await tr.type('list'), 'list');
+        assert.equal(await tr.llen('list'), 3);
+      });
+
+      it(`skip keeps the existing key and counts it (${mode})`, async () => {
+        await tr.set('list', 'old');
+        const st = await writeAll([...pick(srcEntries[mode], 'list'), ...pick(srcEntries[mode], 'str')], {
+          onConflict: 'skip',
+        });
+        assert.equal(await tr.get('list'), 'old');
+        assert.equal(await tr.get('str'), 'hello');
+        assert.equal(st.keysSkipped, 1);
+        assert.equal(st.keys, 1);
+      });
+
+      it(`fail rejects with TARGET_ERR_BUSYKEY naming the key (${mode})`, async () => {
+        await tr.set('list', 'old');
+        await assert.rejects(
+          writeAll(pick(srcEntries[mode], 'list'), { onConflict: 'fail' }),
+          (err: TargetError) => {
+            assert.equal(err.code, 'TARGET_ERR_BUSYKEY');
+            assert.equal(err.where.key, 'list');
+            return true;
+          },
+        );
+        assert.equal(await tr.get('list'), 'old');
+      });
+    }
+  });
+
+  it('applies command streams: SELECT by entry db, MULTI/EXEC kept, binary args', async () => {
+    const cmd = (db: number, ...argv: (string | Buffer)[]): Entry => ({
+      kind: 'command',
+      db,
+      argv: argv.map((a) => (typeof a === 'string' ? Buffer.from(a) : a)),
+    });
+    const bin = Buffer.from([0, 1, 2, 255]);
+    const st = await writeAll([
+      cmd(0, 'SET', 'a', '1'),
+      cmd(0, 'MULTI'),
+      cmd(0, 'INCR', 'a'),
+      cmd(0, 'RPUSH', 'l', bin),
+      cmd(0, 'EXEC'),
+      cmd(3, 'SELECT', '3'),
+      cmd(3, 'SET', bin, bin),
+      cmd(0, 'MULTI'),
+      cmd(0, 'SET', 'discarded', '1'),
+      cmd(0, 'DISCARD'),
+      cmd(0, 'DEL', 'nothing', 'a'),
+      cmd(0, 'SET', 'a', '3'),
+    ]);
+    assert.equal(await tr.get('a'), '3');
+    assert.deepEqual(await tr.lrangeBuffer('l', 0, -1), [bin]);
+    assert.equal(await tr.exists('discarded'), 0);
+    await tr.select(3);
+    assert.deepEqual(await tr.getBuffer(bin), bin);
+    await tr.select(0);
+    assert.ok(st.acked > 0);
+  });
+
+  it('loads functions and scripts', async () => {
+    const code = "#!lua name=mylib\nredis.register_function('hello', function() return 'hi' end)";
+    await writeAll([
+      { kind: 'function', code: Buffer.from(code) },
+      { kind: 'function', code: Buffer.from(code) }, // REPLACE: loading twice is fine
+      { kind: 'script', body: Buffer.from("return 'x'") },
+    ]);
+    assert.equal(await tr.call('FCALL', 'hello', '0'), 'hi');
+    assert.deepEqual(await tr.script('EXISTS', '2e4b2b1e5e8d0b9e0b5b2b1b1d4b0e4d9c4b8f6a'), [0]);
+    await tr.call('FUNCTION', 'FLUSH');
+  });
+
+  it('keeps in-flight bytes and commands within tiny bounds, batching writes', async () => {
+    const st = await writeAll(srcEntries.value, {
+      maxInflightBytes: 16 * 1024,
+      maxInflightCommands: 32,
+      bigValueChunkBytes: 2048,
+    });
+    await assertSameData(src, tgt, { dbs: [0] });
+    assert.ok(st.maxInflightBytesSeen <= 16 * 1024, `bytes seen ${st.maxInflightBytesSeen}`);
+    assert.ok(st.maxInflightCommandsSeen <= 32, `commands seen ${st.maxInflightCommandsSeen}`);
+    assert.ok(st.writes * 3 < st.commands, `writes ${st.writes} commands ${st.commands}`);
+    assert.equal(st.inflightBytes, 0);
+    assert.equal(st.inflightCommands, 0);
+  });
+});
+
+describe('TargetWriter errors and auth', () => {
+  it('authenticates with a password and with an ACL user; wrong password → TARGET_ERR_AUTH', async () => {
+    const s = await startRedis({ password: 'sekret' });
+    try {
+      const addrs = `${s.host}:${s.port}`;
+      const w = await TargetWriter.connect({ addrs, password: 'sekret' });
+      await w.close();
+      await s.cli('ACL', 'SETUSER', 'mig', 'on', '>pw', '~*', '+@all');
+      const w2 = await TargetWriter.connect({ addrs, username: 'mig', password: 'pw' });
+      await w2.write([
+        { kind: 'command', db: 0, argv: [Buffer.from('SET'), Buffer.from('k'), Buffer.from('v')] },
+      ]);
+      await w2.flush();
+      await w2.close();
+      assert.equal(await s.cli('GET', 'k'), 'v');
+      for (const opts of [{ password: 'nope' }, { username: 'ghost', password: 'pw' }, {}]) {
+        await assert.rejects(TargetWriter.connect({ addrs, ...opts }), (err: TargetError) => {
+          assert.equal(err.code, 'TARGET_ERR_AUTH', err.message);
+          assert.equal(err.where.node, addrs);
+          return true;
+        });
+      }
+      await s.cli('ACL', 'SETUSER', 'ro', 'on', '>pw', '~*', '+get', '+ping', '+info');
+      const w3 = await TargetWriter.connect({ addrs, username: 'ro', password: 'pw' });
+      await w3.write([
+        { kind: 'command', db: 0, argv: [Buffer.from('SET'), Buffer.from('k'), Buffer.from('v')] },
+      ]);
+      await assert.rejects(w3.flush(), (err: TargetError) => err.code === 'TARGET_ERR_NOPERM');
+      await w3.close().catch(() => {});
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('unreachable target → TARGET_ERR_CONNECT', async () => {
+    await assert.rejects(
+      TargetWriter.connect({ addrs: '127.0.0.1:1', connectTimeoutMs: 2000 }),
+      (err: TargetError) => err.code === 'TARGET_ERR_CONNECT' && /127\.0\.0\.1:1/.test(err.message),
+    );
+  });
+
+  it('OOM from the target → TARGET_ERR_OOM, not retried', async () => {
+    const s = await startRedis({ args: ['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction'] });
+    try {
+      const w = await TargetWriter.connect({ addrs: `${s.host}:${s.port}` });
+      const big = Buffer.alloc(100_000, 0x61);
+      const entries: Entry[] = Array.from({ length: 40 }, (_, i) => ({
+        kind: 'command' as const,
+        db: 0,
+        argv: [Buffer.from('SET'), Buffer.from(`k${i}`), big],
+      }));
+      await assert.rejects(
+        (async () => {
+          for (const e of entries) await w.write([e]);
+          await w.flush();
+        })(),
+        (err: TargetError) => err.code === 'TARGET_ERR_OOM' && err.where.reply === 'OOM',
+      );
+      assert.equal(w.status().retries, 0);
+      await w.close().catch(() => {});
+    } finally {
+      await s.stop();
+    }
+  });
+});
