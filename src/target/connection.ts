@@ -171,7 +171,8 @@ export class NodeConnection {
         ? tls.connect({ host, port, servername: host, ...(this.opts.tls === true ? {} : this.opts.tls) })
         : net.connect({ host, port });
       const timer = setTimeout(
-        () => s.destroy(new Error(`connect timeout after ${connectTimeoutMs} ms`)),
+        () =>
+          s.destroy(new TargetError('TARGET_ERR_CONNECT', `connect timeout after ${connectTimeoutMs} ms`)),
         connectTimeoutMs,
       );
       const fail = (err: Error) => {
@@ -202,7 +203,9 @@ export class NodeConnection {
     });
     socket.setTimeout(this.opts.commandTimeoutMs, () => {
       if (this.inflight.length > this.head)
-        socket.destroy(new Error(`no reply within ${this.opts.commandTimeoutMs} ms`));
+        socket.destroy(
+          new TargetError('TARGET_ERR_CONNECT', `no reply within ${this.opts.commandTimeoutMs} ms`),
+        );
     });
     let lastError: Error | null = null;
     socket.on('error', (err) => {
@@ -261,7 +264,7 @@ export class NodeConnection {
     if (socket !== this.socket) return;
     if (this.handshakeAbort) {
       // The handshake's own calls are in flight; connect() reports the failure and keeps the queued ops.
-      this.handshakeAbort(err ?? new Error('connection closed during handshake'));
+      this.handshakeAbort(err ?? new TargetError('TARGET_ERR_CONNECT', 'connection closed during handshake'));
       this.handshakeAbort = null;
       this.inflight = [];
       this.head = 0;
@@ -280,7 +283,12 @@ export class NodeConnection {
     this.queue = [];
     this.queuedBytes = 0;
     if (this.closing && lost.length === 0) return;
-    if (wasUp || lost.length) this.onLost(this, lost, err ?? new Error('connection closed by the target'));
+    if (wasUp || lost.length)
+      this.onLost(
+        this,
+        lost,
+        err ?? new TargetError('TARGET_ERR_CONNECT', 'connection closed by the target'),
+      );
   }
 
   private flush(): void {
@@ -343,7 +351,7 @@ export class NodeConnection {
       if (reply === NEED_MORE) break;
       const rec = this.inflight[this.head];
       if (!rec) {
-        this.socket?.destroy(new Error('reply without a command'));
+        this.socket?.destroy(new TargetError('TARGET_ERR_REPLY', 'reply without a command'));
         return;
       }
       if (rec.skip > 0) {
@@ -364,7 +372,7 @@ export class NodeConnection {
         // Put the op back in front so it is handed over with the rest, then drop the socket.
         this.head--;
         this.inflight[this.head] = { op: rec.op, skip: 0, injectedError: null, replies: [] };
-        this.socket?.destroy(new Error('reset after a retriable error'));
+        this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
         return;
       }
     }

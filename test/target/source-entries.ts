@@ -18,7 +18,7 @@ function field(flat: unknown[], name: string): unknown {
   return undefined;
 }
 
-async function valueOf(r: Redis, key: Buffer, type: ValueType): Promise<Value> {
+async function decodedValue(r: Redis, key: Buffer, type: ValueType): Promise<Value> {
   switch (type) {
     case 'string':
       return { type, value: (await r.getBuffer(key)) as Buffer };
@@ -114,7 +114,7 @@ export async function entriesOf(server: ServerLike, opts: SourceOptions): Promis
         for (const key of keys) {
           const type = (await r.type(key)) as ValueType;
           const dump = opts.mode === 'value' ? null : await r.dumpBuffer(key);
-          const value = opts.mode === 'dump' ? null : await valueOf(r, key, type);
+          const value = opts.mode === 'dump' ? null : await decodedValue(r, key, type);
           const expireAt = Number(await r.call('PEXPIRETIME', key));
           out.push({
             kind: 'key',
