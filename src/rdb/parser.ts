@@ -538,9 +538,9 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     if (key === null) return false;
     this.key = key;
     this.emitted = false;
-    this.now = this.opts.now ? this.opts.now() : Date.now();
-    const skipExpired = this.opts.skipExpired ?? RDB_PARSER_DEFAULTS.skipExpired;
-    this.expiredKey = skipExpired && this.expireAt !== 0 && this.expireAt <= this.now;
+    // The clock is only needed to drop expired keys and fields.
+    if (this.dropExpiredFields) this.now = this.opts.now ? this.opts.now() : Date.now();
+    this.expiredKey = this.dropExpiredFields && this.expireAt !== 0 && this.expireAt <= this.now;
     this.capturing = false;
     if (this.expiredKey) {
       this.skip = true;

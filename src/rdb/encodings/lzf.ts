@@ -18,10 +18,10 @@ export function lzfDecompress(src: Buffer, start: number, end: number, outLen: n
       ctrl++;
       if (op + ctrl > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overflows the output');
       if (ip + ctrl > end) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overruns the input');
-      if (ctrl < 16) {
+      if (ctrl <= 16) {
         for (let k = 0; k < ctrl; k++) out[op++] = src[ip++];
       } else {
-        src.copy(out, op, ip, ip + ctrl);
+        out.set(src.subarray(ip, ip + ctrl), op);
         op += ctrl;
         ip += ctrl;
       }
@@ -37,11 +37,25 @@ export function lzfDecompress(src: Buffer, start: number, end: number, outLen: n
       len += 2;
       if (op + len > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overflows the output');
       if (ref < 0) throw new RdbError('RDB_ERR_LZF', 'LZF back reference before the output start');
-      if (op >= ref + len && len > 16) {
-        out.copy(out, op, ref, ref + len);
+      const dist = op - ref;
+      if (dist === 1) {
+        // Run of one repeated byte (the common case for padding).
+        out.fill(out[ref], op, op + len);
+        op += len;
+      } else if (len <= 8) {
+        for (let k = 0; k < len; k++) out[op++] = out[ref++];
+      } else if (dist >= len) {
+        out.copyWithin(op, ref, ref + len);
         op += len;
       } else {
-        for (let k = 0; k < len; k++) out[op++] = out[ref++];
+        // Overlapping: the pattern of `dist` bytes repeats; copy it in growing blocks.
+        let done = 0;
+        while (done < len) {
+          const n = Math.min(dist + done, len - done);
+          out.copyWithin(op + done, ref, ref + n);
+          done += n;
+        }
+        op += len;
       }
     }
   }
