@@ -1,6 +1,8 @@
 /**
  * dcs-migrate: serve | import | migrate | verify
  */
+import { CliError } from './cli/errors.ts';
+import { IMPORT_USAGE, importCommand } from './cli/import.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
 import { startServer } from './server.ts';
@@ -9,8 +11,10 @@ const USAGE = `Usage: dcs-migrate <command> [options]
 
 Commands:
   serve     Run the DCS-compatible migration API (settings from the environment, see .env.example)
+  import    Load an RDB file into a Redis target
   help      Show this text
-`;
+
+${IMPORT_USAGE}`;
 
 async function serve(): Promise<void> {
   const server = await startServer(loadConfig());
@@ -34,6 +38,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'serve':
       await serve();
       return undefined;
+    case 'import':
+      return importCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
@@ -54,6 +60,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(
       `dcs-migrate: ${err instanceof MigrationError ? err.message : (err?.stack ?? String(err))}\n`,
     );
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
   },
 );

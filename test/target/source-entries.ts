@@ -5,7 +5,7 @@
  */
 
 import { Redis } from 'ioredis';
-import type { KeyEntry, StreamGroup, StreamId, Value, ValueType } from '../../src/entry.ts';
+import type { Entry, KeyEntry, StreamGroup, StreamId, Value, ValueType } from '../../src/entry.ts';
 import type { ServerLike } from '../helpers/compare.ts';
 
 function id(b: Buffer | string): StreamId {
@@ -136,4 +136,51 @@ export async function entriesOf(server: ServerLike, opts: SourceOptions): Promis
   } finally {
     r.disconnect();
   }
+}
+
+/** Splits a key's decoded value into a KeyEntry(more) and ChunkEntry pieces of `size` elements/bytes. */
+export function inPieces(e: KeyEntry, size: number): Entry[] {
+  const v = e.value;
+  if (!v) return [e];
+  const parts: Value[] = [];
+  const cut = (n: number, make: (from: number, to: number) => Value) => {
+    for (let i = 0; i < n; i += size) parts.push(make(i, Math.min(n, i + size)));
+    if (parts.length === 0) parts.push(make(0, 0));
+  };
+  switch (v.type) {
+    case 'string':
+      cut(v.value.length, (a, b) => ({ type: 'string', value: v.value.subarray(a, b) }));
+      break;
+    case 'list':
+      cut(v.items.length, (a, b) => ({ type: 'list', items: v.items.slice(a, b) }));
+      break;
+    case 'set':
+      cut(v.members.length, (a, b) => ({ type: 'set', members: v.members.slice(a, b) }));
+      break;
+    case 'zset':
+      cut(v.members.length, (a, b) => ({
+        type: 'zset',
+        members: v.members.slice(a, b),
+        scores: v.scores.slice(a, b),
+      }));
+      break;
+    case 'hash':
+      cut(v.fields.length, (a, b) => ({
+        type: 'hash',
+        fields: v.fields.slice(a, b),
+        values: v.values.slice(a, b),
+      }));
+      break;
+    case 'stream':
+      cut(v.entries.length, (a, b) => ({ type: 'stream', entries: v.entries.slice(a, b) }));
+      (parts[parts.length - 1] as Extract<Value, { type: 'stream' }>).meta = v.meta;
+      break;
+    default:
+      return [e];
+  }
+  return parts.map((value, i) =>
+    i === 0
+      ? { ...e, value, more: parts.length > 1 }
+      : { kind: 'chunk' as const, db: e.db, key: e.key, value, more: i < parts.length - 1 },
+  );
 }

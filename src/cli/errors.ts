@@ -1,0 +1,8 @@
+import { MigrationError } from '../errors.ts';
+
+/** A command-line usage problem: printed as is, exit code 2. */
+export class CliError extends MigrationError {
+  constructor(message: string) {
+    super('CLI_ERR_USAGE', message);
+  }
+}

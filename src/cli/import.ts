@@ -1,0 +1,92 @@
+/**
+ * dcs-migrate import <file> --target redis://… [--cluster] [--db-map 0:1,…] [--on-conflict overwrite|skip|fail]
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { importRdb } from '../pipeline/index.ts';
+import { TargetWriter } from '../target/index.ts';
+import { CliError } from './errors.ts';
+import { fmtBytes, fmtInt, progressLine } from './progress.ts';
+import { parseDbMap, parseTargetUrl } from './target-url.ts';
+
+export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis://[user:pass@]host:port[,host:port…]
+         [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--json]
+
+  --target       target Redis (rediss:// for TLS); several host:port for a cluster
+  --cluster      the target is a Redis Cluster (detected when omitted)
+  --db-map       move keys of source db src into target db dst (cluster targets take db 0 only)
+  --on-conflict  key already on the target: overwrite (default), skip, or fail
+  --json         print the summary as JSON
+`;
+
+const CONFLICT = new Set(['overwrite', 'skip', 'fail']);
+
+export async function importCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      cluster: { type: 'boolean' },
+      'db-map': { type: 'string' },
+      'on-conflict': { type: 'string', default: 'overwrite' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(IMPORT_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError(`import takes exactly one file\n\n${IMPORT_USAGE}`);
+  if (!values.target) throw new CliError(`--target is required\n\n${IMPORT_USAGE}`);
+  const onConflict = values['on-conflict'] ?? 'overwrite';
+  if (!CONFLICT.has(onConflict)) throw new CliError('--on-conflict must be overwrite, skip or fail');
+  const file = positionals[0];
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new CliError(`cannot read ${file}`);
+  }
+
+  const writer = await TargetWriter.connect({
+    ...parseTargetUrl(values.target),
+    ...(values.cluster !== undefined && { cluster: values.cluster }),
+    dbMap: parseDbMap(values['db-map']),
+    onConflict: onConflict as 'overwrite' | 'skip' | 'fail',
+  });
+  const bar = progressLine();
+  try {
+    const summary = await importRdb(createReadStream(file, { highWaterMark: 1 << 20 }), writer, {
+      file,
+      totalBytes: size,
+      onProgress: (p) =>
+        bar.update(p.bytes, p.totalBytes, `${fmtInt(p.keysWritten)} keys written, ${fmtBytes(p.bytes)} read`),
+    });
+    bar.end();
+    const w = writer.status();
+    const out = {
+      file,
+      keys: w.keys,
+      keysSkipped: w.keysSkipped,
+      expiredSkipped: summary.expiredSkipped,
+      bytes: summary.bytes,
+      seconds: Number(summary.seconds.toFixed(3)),
+      keysPerSecond: Math.round(w.keys / Math.max(summary.seconds, 1e-9)),
+      mbPerSecond: Number((summary.bytes / 1048576 / Math.max(summary.seconds, 1e-9)).toFixed(1)),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    else {
+      process.stdout.write(
+        `Imported ${fmtInt(out.keys)} keys (${fmtInt(out.keysSkipped)} skipped as existing, ${fmtInt(out.expiredSkipped)} already expired) ` +
+          `from ${fmtBytes(out.bytes)} in ${out.seconds.toFixed(2)} s: ${fmtInt(out.keysPerSecond)} keys/s, ${out.mbPerSecond} MB/s\n`,
+      );
+    }
+    return 0;
+  } finally {
+    bar.end();
+    await writer.close();
+  }
+}

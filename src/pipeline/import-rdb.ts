@@ -1,0 +1,83 @@
+/**
+ * RDB bytes → entries → target: the snapshot path shared by the CLI import, backup import and the full sync of
+ * online migration. Backpressure is end to end: the next chunk is read only once the writer has room.
+ */
+import { RdbParser } from '../rdb/index.ts';
+import type { TargetWriter } from '../target/index.ts';
+
+export interface ImportProgress {
+  /** Bytes of the RDB consumed so far. */
+  bytes: number;
+  /** Size of the input when known (for a percentage). */
+  totalBytes: number | null;
+  /** Keys read from the file. */
+  keysRead: number;
+  /** Keys the target acknowledged. */
+  keysWritten: number;
+  expiredSkipped: number;
+}
+
+export interface ImportOptions {
+  /** Name for error messages. */
+  file?: string;
+  totalBytes?: number | null;
+  signal?: AbortSignal;
+  /** Called at most every `progressEveryMs`. */
+  onProgress?: (p: ImportProgress) => void;
+  progressEveryMs?: number;
+}
+
+export interface ImportSummary extends ImportProgress {
+  seconds: number;
+  /** False when stopped by the signal (in-flight writes were still drained). */
+  completed: boolean;
+}
+
+export async function importRdb(
+  source: AsyncIterable<Buffer>,
+  writer: TargetWriter,
+  opts: ImportOptions = {},
+): Promise<ImportSummary> {
+  const started = performance.now();
+  const caps = writer.capabilities;
+  const parser = new RdbParser({
+    file: opts.file,
+    dumpable: (type, flavor) => caps.dumpable(type, flavor),
+    dumpRdbVersion: caps.rdbVersion,
+    skipExpired: true,
+  });
+  const every = opts.progressEveryMs ?? 250;
+  let last = 0;
+  const progress = (): ImportProgress => {
+    const s = parser.status();
+    return {
+      bytes: s.bytes,
+      totalBytes: opts.totalBytes ?? null,
+      keysRead: s.keys,
+      keysWritten: writer.status().keys,
+      expiredSkipped: s.expiredSkipped,
+    };
+  };
+  let completed = true;
+  for await (const chunk of source) {
+    if (opts.signal?.aborted) {
+      completed = false;
+      break;
+    }
+    const entries = parser.write(chunk);
+    if (entries.length) await writer.write(entries);
+    if (opts.onProgress && performance.now() - last >= every) {
+      last = performance.now();
+      opts.onProgress(progress());
+    }
+    if (parser.finished) break;
+  }
+  if (completed) {
+    const tail = parser.end();
+    if (tail.length) await writer.write(tail);
+  }
+  await writer.flush();
+  const p = progress();
+  opts.onProgress?.(p);
+  return { ...p, seconds: (performance.now() - started) / 1000, completed };
+}

@@ -1,0 +1,1 @@
+export { type ImportOptions, type ImportProgress, type ImportSummary, importRdb } from './import-rdb.ts';
