@@ -102,7 +102,7 @@ describe('big values in bounded pieces', () => {
     for (let i = 0; i < zr.length; i += 2) zs.set(zr[i], Number(zr[i + 1]));
     assert.equal(z.members.length, zs.size);
     for (let i = 0; i < z.members.length; i++) assert.equal(z.scores[i], zs.get(String(z.members[i])));
-    assert.ok(byName.get('big:string')!.string!.equals(await client.getBuffer('big:string')));
+    assert.ok(byName.get('big:string')!.string!.equals((await client.getBuffer('big:string'))!));
     const st = byName.get('big:stream')!.stream!;
     assert.equal(st.entries.length, 30_000);
     assert.equal(st.meta?.length, 30_000);
