@@ -77,7 +77,9 @@ function fieldOf(flat: unknown[], name: string): unknown {
 
 async function streamValue(r: Redis, key: Buffer): Promise<unknown> {
   const entries = (await r.callBuffer('XRANGE', key, '-', '+')) as Reply;
-  const full = canon((await r.callBuffer('XINFO', 'STREAM', key, 'FULL')) as Reply) as unknown[];
+  const full = canon(
+    (await r.callBuffer('XINFO', 'STREAM', key, 'FULL', 'COUNT', '0')) as Reply,
+  ) as unknown[];
   // first/last entry are already in `entries`; seen/active times cannot be reproduced by any command.
   const meta = dropFields(full, new Set(['entries', 'radix-tree-keys', 'radix-tree-nodes']));
   const groups = (fieldOf(meta, 'groups') as unknown[][] | undefined) ?? [];
@@ -238,8 +240,12 @@ export function diffSnapshots(a: Snapshot, b: Snapshot, opts: CompareOptions = {
       }
       if (av.type !== bv.type) diffs.push(`db${db} key "${cut(k, 80)}": type ${av.type} vs ${bv.type}`);
       else if (av.value !== bv.value) {
+        let at = 0;
+        while (at < av.value.length && av.value[at] === bv.value[at]) at++;
+        const from = Math.max(0, at - 120);
         diffs.push(
-          `db${db} key "${cut(k, 80)}" (${av.type}): value differs\n  a: ${cut(av.value)}\n  b: ${cut(bv.value)}`,
+          `db${db} key "${cut(k, 80)}" (${av.type}): value differs at char ${at}\n` +
+            `  a: …${cut(av.value.slice(from))}\n  b: …${cut(bv.value.slice(from))}`,
         );
       } else if (!opts.ignoreExpiry && Math.abs(av.expireAt - bv.expireAt) > tol) {
         diffs.push(`db${db} key "${cut(k, 80)}": expireAt ${av.expireAt} vs ${bv.expireAt}`);

@@ -54,7 +54,7 @@ async function decodedValue(r: Redis, key: Buffer, type: ValueType): Promise<Val
     }
     case 'stream': {
       const raw = (await r.callBuffer('XRANGE', key, '-', '+')) as [Buffer, Buffer[]][];
-      const full = (await r.callBuffer('XINFO', 'STREAM', key, 'FULL')) as unknown[];
+      const full = (await r.callBuffer('XINFO', 'STREAM', key, 'FULL', 'COUNT', '0')) as unknown[];
       const groups: StreamGroup[] = ((field(full, 'groups') as unknown[][]) ?? []).map((g) => {
         const consumers = ((field(g, 'consumers') as unknown[][]) ?? []).map((c) => ({
           name: field(c, 'name') as Buffer,
