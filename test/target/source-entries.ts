@@ -122,7 +122,7 @@ export async function entriesOf(server: ServerLike, opts: SourceOptions): Promis
             key,
             type,
             rdbType: dump ? dump[0] : -1,
-            expireAt: expireAt > 0 ? expireAt : 0,
+            expireAt: Math.max(expireAt, 0),
             idle: -1,
             freq: -1,
             dump,

@@ -77,15 +77,18 @@ describe('TargetWriter retries after connection loss', () => {
       maxRetries: 50,
     });
     const k = killer(everyMs);
+    let failure: unknown = null;
     try {
       for (let i = 0; i < entries.length; i += 4) await w.write(entries.slice(i, i + 4));
       await w.flush();
-    } finally {
-      const kills = await k.stop();
-      const st = w.status();
-      await w.close();
-      return { st, kills };
+    } catch (err) {
+      failure = err;
     }
+    const kills = await k.stop();
+    const st = w.status();
+    await w.close().catch(() => {});
+    if (failure) throw failure;
+    return { st, kills };
   }
 
   for (const mode of ['value', 'dump'] as const) {
