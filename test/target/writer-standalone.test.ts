@@ -348,3 +348,87 @@ describe('TargetWriter errors and auth', () => {
     }
   });
 });
+
+describe('TargetWriter entry edge cases', () => {
+  let tgt: RedisServer;
+  let tr: Redis;
+  before(async () => {
+    tgt = await startRedis({ args: ['--maxmemory-policy', 'allkeys-lfu'] });
+    tr = new Redis({ host: tgt.host, port: tgt.port });
+  });
+  after(async () => {
+    tr.disconnect();
+    await tgt.stop();
+  });
+
+  const base = (key: string, over: Partial<KeyEntry>): KeyEntry => ({
+    kind: 'key',
+    db: 0,
+    key: Buffer.from(key),
+    type: 'string',
+    rdbType: 0,
+    expireAt: 0,
+    idle: -1,
+    freq: -1,
+    dump: null,
+    value: null,
+    more: false,
+    ...over,
+  });
+
+  async function attempt(entries: Entry[]) {
+    const w = await TargetWriter.connect({ addrs: `${tgt.host}:${tgt.port}` });
+    try {
+      await w.write(entries);
+      await w.flush();
+    } finally {
+      await w.close().catch(() => {});
+    }
+  }
+
+  it('passes FREQ to RESTORE', async () => {
+    await tr.set('tmp', 'v');
+    const dump = (await tr.dumpBuffer('tmp')) as Buffer;
+    await attempt([base('lfu', { dump, freq: 200 })]);
+    assert.ok(Number(await tr.object('FREQ', 'lfu')) >= 190);
+  });
+
+  it('falls back to the decoded value when the dump is too new for the target', async () => {
+    await tr.set('tmp', 'v');
+    const dump = Buffer.from((await tr.dumpBuffer('tmp')) as Buffer);
+    dump.writeUInt16LE(12, dump.length - 10); // as if written by Redis 7.4
+    await attempt([base('newer', { dump, value: { type: 'string', value: Buffer.from('decoded') } })]);
+    assert.equal(await tr.get('newer'), 'decoded');
+  });
+
+  it('an unusable dump without a value → TARGET_ERR_UNSUPPORTED', async () => {
+    const dump = Buffer.concat([Buffer.from([25]), Buffer.alloc(20)]);
+    await assert.rejects(attempt([base('hfe', { dump, rdbType: 25, type: 'hash' })]), (err: TargetError) => {
+      assert.equal(err.code, 'TARGET_ERR_UNSUPPORTED');
+      assert.equal(err.where.key, 'hfe');
+      return true;
+    });
+  });
+
+  it('hash field TTLs on a target without HPEXPIREAT → TARGET_ERR_UNSUPPORTED (never dropped silently)', async () => {
+    const value = {
+      type: 'hash' as const,
+      fields: [Buffer.from('f')],
+      values: [Buffer.from('v')],
+      expires: [Date.now() + 1e6],
+    };
+    await assert.rejects(
+      attempt([base('hf', { type: 'hash', value })]),
+      (err: TargetError) => err.code === 'TARGET_ERR_UNSUPPORTED',
+    );
+  });
+
+  it('a chunk without its key → TARGET_ERR_SEQUENCE', async () => {
+    await assert.rejects(
+      attempt([
+        { kind: 'chunk', db: 0, key: Buffer.from('x'), value: { type: 'list', items: [] }, more: false },
+      ]),
+      (err: TargetError) => err.code === 'TARGET_ERR_SEQUENCE',
+    );
+  });
+});
