@@ -812,11 +812,22 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   /** Admits an op under the bounds (waiting for replies / recoveries), then routes it. */
-  private async dispatch(op: WOp): Promise<void> {
+  private dispatch(op: WOp): Promise<void> | undefined {
+    // Fast path without a promise: callers `await` the result, which costs nothing more when it is undefined.
+    if (!this.room(op)) return this.dispatchLater(op);
+    this.admit(op);
+    return undefined;
+  }
+
+  private async dispatchLater(op: WOp): Promise<void> {
     while (!this.room(op)) {
       this.check();
       await this.changed.promise;
     }
+    this.admit(op);
+  }
+
+  private admit(op: WOp): void {
     this.check();
     this.reserve(op);
     if (op.unit) op.unit.pending++;
