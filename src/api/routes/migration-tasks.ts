@@ -1,11 +1,18 @@
 /** Migration-task resource: backup-import creation and every operation on existing tasks of either kind. */
 import { Router } from 'express';
-import type { TaskService } from '../../tasks/index.ts';
+import type { BatchResult, TaskService } from '../../tasks/index.ts';
 import { batchItemError } from '../errors.ts';
 import { listItem, logBody, showBody, statsBody } from '../present.ts';
 import { json, noContent } from '../typed.ts';
 
 const DEFAULT_LIMIT = 10;
+
+/** One per-item result of batch-stop / batch-restart. */
+function batchItem(x: BatchResult) {
+  return x.error
+    ? { task_id: x.taskId, result: 'failed' as const, ...batchItemError(x.error) }
+    : { task_id: x.taskId, result: 'success' as const };
+}
 
 export function migrationTasksRouter(tasks: TaskService): Router {
   const r = Router();
@@ -36,11 +43,7 @@ export function migrationTasksRouter(tasks: TaskService): Router {
     json('BatchStopMigrationTasks', async ({ params, body }) => {
       const results = await tasks.batchStop(params.project_id, body.migration_tasks);
       return {
-        migration_tasks: results.map((x) =>
-          x.error
-            ? { task_id: x.taskId, result: 'failed' as const, ...batchItemError(x.error) }
-            : { task_id: x.taskId, result: 'success' as const },
-        ),
+        migration_tasks: results.map(batchItem),
       };
     }),
   );
@@ -50,11 +53,7 @@ export function migrationTasksRouter(tasks: TaskService): Router {
     json('BatchRestartOnlineMigrationTasks', async ({ params, body }) => {
       const results = await tasks.batchRestart(params.project_id, body.migration_tasks);
       return {
-        migration_tasks: results.map((x) =>
-          x.error
-            ? { task_id: x.taskId, result: 'failed' as const, ...batchItemError(x.error) }
-            : { task_id: x.taskId, result: 'success' as const },
-        ),
+        migration_tasks: results.map(batchItem),
       };
     }),
   );
