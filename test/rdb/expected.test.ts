@@ -93,7 +93,8 @@ function hdtShape(k: MergedKey, want: Record<string, unknown>): Record<string, u
             // Files before STREAM_LISTPACKS_3 have no active time (-1 here); HDT3213 uses seen time like Redis.
             activeTime: c.activeTime >= 0 ? c.activeTime : c.seenTime,
           })),
-          ...(g.entriesRead >= 0 ? { entriesRead: g.entriesRead } : {}),
+          // Pre-7.0 files store no entries-read; the decoder reports Redis' load-time estimate, HDT3213 nothing.
+          ...(g.entriesRead >= 0 && k.rdbType >= 19 ? { entriesRead: g.entriesRead } : {}),
         }));
       }
       break;

@@ -68,6 +68,8 @@ class StreamDecoder implements ValueDecoder {
   private entries: StreamEntry[] = [];
   private bytes = 0;
   private meta: StreamMeta | null = null;
+  /** First entry not flagged deleted: the first id Redis derives for pre-7.0 streams. */
+  private firstLive: StreamId | null = null;
   private groupsLeft = 0;
   private group: StreamGroup | null = null;
   private pel = new Map<bigint, StreamPendingEntry>();
@@ -122,7 +124,10 @@ class StreamDecoder implements ValueDecoder {
       }
       const lpCount = int(it[p++]);
       if (lpCount !== nf + 3 + (same ? 0 : nf + 1)) bad('lp-count mismatch');
-      if (!(flags & STREAM_ITEM_FLAG_DELETED)) this.addEntry({ id: { ms, seq }, fields }, size, sink);
+      if (!(flags & STREAM_ITEM_FLAG_DELETED)) {
+        this.firstLive ??= { ms, seq };
+        this.addEntry({ id: { ms, seq }, fields }, size, sink);
+      }
     }
     if (p !== n) bad('trailing elements after the last entry');
   }
@@ -183,6 +188,11 @@ class StreamDecoder implements ValueDecoder {
               r.pos = mark;
               return false;
             }
+          } else {
+            // What Redis derives when it loads a pre-7.0 stream (rdb.c): no tombstones, entries added = length,
+            // first id = first live entry; the groups' entries-read are then estimated from these.
+            firstId = this.firstLive ?? { ms: U64, seq: U64 }; // streamGetEdgeID of an empty stream
+            maxDeletedId = { ms: 0n, seq: 0n };
           }
           const groups = r.length();
           if (groups < 0) {
@@ -211,6 +221,9 @@ class StreamDecoder implements ValueDecoder {
             }
             // Redis saves -1 (unknown) as a u64 length.
             entriesRead = er > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(er);
+          }
+          if (lastId !== null && t < RDB_TYPE_STREAM_LISTPACKS_2 && this.meta) {
+            entriesRead = estimateEntriesRead(this.meta, lastId);
           }
           const pel = lastId === null ? -1 : r.length();
           if (lastId === null || pel < 0) {
@@ -361,4 +374,27 @@ export function createStreamDecoder(rdbType: number): ValueDecoder {
     default:
       throw new RdbError('RDB_ERR_UNKNOWN_TYPE', `not a stream type: ${rdbType}`);
   }
+}
+
+const cmpId = (a: StreamId, b: StreamId) =>
+  a.ms !== b.ms ? (a.ms < b.ms ? -1 : 1) : a.seq !== b.seq ? (a.seq < b.seq ? -1 : 1) : 0;
+
+/**
+ * A consumer group's entries-read as Redis estimates it when loading a stream saved without one
+ * (t_stream.c streamEstimateDistanceFromFirstEverEntry); -1 = unknown.
+ */
+function estimateEntriesRead(m: StreamMeta, id: StreamId): number {
+  if (!m.entriesAdded) return 0;
+  const last = cmpId(id, m.lastId);
+  if (!m.length && last <= 0) return m.entriesAdded;
+  if (last === 0) return m.entriesAdded;
+  if (last > 0) return -1;
+  const first = m.firstId ?? { ms: 0n, seq: 0n };
+  const del = m.maxDeletedId ?? { ms: 0n, seq: 0n };
+  if ((del.ms === 0n && del.seq === 0n) || cmpId(del, first) < 0) {
+    const c = cmpId(id, first);
+    if (c < 0) return m.entriesAdded - m.length;
+    if (c === 0) return m.entriesAdded - m.length + 1;
+  }
+  return -1;
 }
