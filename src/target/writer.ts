@@ -517,6 +517,10 @@ export class TargetWriter implements Statusable<WriterStatus> {
       }
       const op = this.keyOp(unit, { argv, kind: 'first', items: 0 });
       op.kind = 'restore';
+      if (e.type === 'module') {
+        const name = e.value?.type === 'module' ? ` "${e.value.moduleId}"` : '';
+        op.label = `RESTORE of a module${name} value (the target needs the same module loaded)`;
+      }
       op.busy = policy === 'overwrite' ? null : policy;
       if (policy === 'overwrite' && !replaceOk) op.busy = 'skip';
       await this.dispatch(op);
@@ -955,7 +959,9 @@ export class TargetWriter implements Statusable<WriterStatus> {
         return this.ok(op);
       }
       this.release(op);
-      this.fail(op.unit ? this.busyKey(op.unit) : replyError(err, this.whereOf(op, conn.addr), 'RESTORE'));
+      this.fail(
+        op.unit ? this.busyKey(op.unit) : replyError(err, this.whereOf(op, conn.addr), op.label || 'RESTORE'),
+      );
       return undefined;
     }
     return this.ok(op);
