@@ -10,18 +10,24 @@ import { fmtBytes, fmtInt, progressLine } from './progress.ts';
 import { parseDbMap, parseTargetUrl } from './target-url.ts';
 
 export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis://[user:pass@]host:port[,host:port…]
-         [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--json]
+         [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--no-restore] [--json]
 
   --target       target Redis (rediss:// for TLS); several host:port for a cluster
   --cluster      the target is a Redis Cluster (detected when omitted)
   --db-map       move keys of source db src into target db dst (cluster targets take db 0 only)
   --on-conflict  key already on the target: overwrite (default), skip, or fail
+  --no-restore   write every key as plain commands (HSET, RPUSH, …) even where the target accepts RESTORE
+                 of the raw value: for targets that disable or rename RESTORE
   --json         print the summary as JSON
 `;
 
 const CONFLICT = new Set(['overwrite', 'skip', 'fail']);
 
-export async function importCommand(argv: string[]): Promise<number> {
+/** `out` receives the usage text and the summary (the CLI's stdout; tests pass their own sink). */
+export async function importCommand(
+  argv: string[],
+  out: { write(text: string): unknown } = process.stdout,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -30,12 +36,13 @@ export async function importCommand(argv: string[]): Promise<number> {
       cluster: { type: 'boolean' },
       'db-map': { type: 'string' },
       'on-conflict': { type: 'string', default: 'overwrite' },
+      'no-restore': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    process.stdout.write(IMPORT_USAGE);
+    out.write(IMPORT_USAGE);
     return 0;
   }
   if (positionals.length !== 1) throw new CliError(`import takes exactly one file\n\n${IMPORT_USAGE}`);
@@ -61,12 +68,13 @@ export async function importCommand(argv: string[]): Promise<number> {
     const summary = await importRdb(createReadStream(file, { highWaterMark: 1 << 20 }), writer, {
       file,
       totalBytes: size,
+      restore: !values['no-restore'],
       onProgress: (p) =>
         bar.update(p.bytes, p.totalBytes, `${fmtInt(p.keysWritten)} keys written, ${fmtBytes(p.bytes)} read`),
     });
     bar.end();
     const w = writer.status();
-    const out = {
+    const report = {
       file,
       keys: w.keys,
       keysSkipped: w.keysSkipped,
@@ -77,11 +85,11 @@ export async function importCommand(argv: string[]): Promise<number> {
       mbPerSecond: Number((summary.bytes / 1048576 / Math.max(summary.seconds, 1e-9)).toFixed(1)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
-    if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    if (values.json) out.write(`${JSON.stringify(report)}\n`);
     else {
-      process.stdout.write(
-        `Imported ${fmtInt(out.keys)} keys (${fmtInt(out.keysSkipped)} skipped as existing, ${fmtInt(out.expiredSkipped)} already expired) ` +
-          `from ${fmtBytes(out.bytes)} in ${out.seconds.toFixed(2)} s: ${fmtInt(out.keysPerSecond)} keys/s, ${out.mbPerSecond} MB/s\n`,
+      out.write(
+        `Imported ${fmtInt(report.keys)} keys (${fmtInt(report.keysSkipped)} skipped as existing, ${fmtInt(report.expiredSkipped)} already expired) ` +
+          `from ${fmtBytes(report.bytes)} in ${report.seconds.toFixed(2)} s: ${fmtInt(report.keysPerSecond)} keys/s, ${report.mbPerSecond} MB/s\n`,
       );
     }
     return 0;

@@ -25,6 +25,11 @@ export interface ImportOptions {
   /** Called at most every `progressEveryMs`. */
   onProgress?: (p: ImportProgress) => void;
   progressEveryMs?: number;
+  /**
+   * False: write every key as ordinary commands even where the target would accept RESTORE of the raw value (for
+   * targets that disable or rename RESTORE, and to exercise the command path). Default true.
+   */
+  restore?: boolean;
 }
 
 export interface ImportSummary extends ImportProgress {
@@ -42,7 +47,7 @@ export async function importRdb(
   const caps = writer.capabilities;
   const parser = new RdbParser({
     file: opts.file,
-    dumpable: (type, flavor) => caps.dumpable(type, flavor),
+    dumpable: opts.restore === false ? () => false : (type, flavor) => caps.dumpable(type, flavor),
     dumpRdbVersion: caps.rdbVersion,
     skipExpired: true,
   });

@@ -39,7 +39,14 @@ export interface CompareOptions {
   ignoreExpiry?: boolean;
   /** How many differences to list (default 10). */
   maxDiffs?: number;
+  /**
+   * Treat zset scores -0 and 0 as equal: Redis 7.0 stores ZADD's -0 as 0 in a listpack, so a value written with
+   * commands cannot keep the -0 a loaded RDB (or RESTORE) can carry.
+   */
+  ignoreZeroSign?: boolean;
 }
+
+const zeroSign = (v: string) => v.replace(/=-0"/g, '=0"');
 
 /** Printable form of bytes: ASCII kept, the rest as \xNN (binary-exact, human-readable). */
 export function printable(b: Buffer): string {
@@ -239,7 +246,10 @@ export function diffSnapshots(a: Snapshot, b: Snapshot, opts: CompareOptions = {
         continue;
       }
       if (av.type !== bv.type) diffs.push(`db${db} key "${cut(k, 80)}": type ${av.type} vs ${bv.type}`);
-      else if (av.value !== bv.value) {
+      else if (
+        av.value !== bv.value &&
+        !(opts.ignoreZeroSign && av.type === 'zset' && zeroSign(av.value) === zeroSign(bv.value))
+      ) {
         let at = 0;
         while (at < av.value.length && av.value[at] === bv.value[at]) at++;
         const from = Math.max(0, at - 120);

@@ -2,8 +2,10 @@
  * Fixture access and entry normalization for the RDB decoder suites. Fixtures are read in place from
  * FIXTURES_DIR (default ../shared/fixtures beside the repo), never copied into the repo.
  */
+import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
 import type { Entry, StreamEntry, StreamMeta } from '../../src/entry.ts';
 import { RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
 
@@ -176,4 +178,102 @@ export function mergeKeys(entries: Entry[]): MergedKey[] {
     }
   }
   return out;
+}
+
+/** redis-check-rdb passes these but redis-server refuses them. */
+export const NATIVE_UNLOADABLE: Record<string, string> = {
+  'redis-rdb-cli/rdt/12.rdb': 'tool-generated split with a duplicated key (server panics on load)',
+};
+
+/**
+ * Fixtures the local redis-server (7.0, RDB 10) loads natively: redis-check-rdb OK, RDB ≤ 10, no module data, no
+ * pre-GA functions; byte-identical copies once.
+ */
+export function nativeFixtures(): ManifestFile[] {
+  const seen = new Set<string>();
+  return manifest().filter((f) => {
+    if (NATIVE_UNLOADABLE[f.path]) return false;
+    const sha = (f as { sha256?: string }).sha256 ?? f.path;
+    if (seen.has(sha)) return false;
+    seen.add(sha);
+    const scan = f.scan?.rdb as
+      | { version?: number; types?: Record<string, number>; opcodes?: Record<string, number> }
+      | undefined;
+    if (f.redis_check_rdb !== 'OK' || !scan || (scan.version ?? 99) > 10 || !f.header?.startsWith('REDIS'))
+      return false;
+    const types = Object.keys(scan.types ?? {});
+    const ops = Object.keys(scan.opcodes ?? {});
+    if (types.some((t) => t.startsWith('MODULE'))) return false;
+    if (ops.includes('MODULE_AUX') || ops.includes('FUNCTION_PRE_GA')) return false;
+    return f.path.endsWith('.rdb');
+  });
+}
+
+export async function serverValue(c: Redis, k: MergedKey): Promise<unknown> {
+  const key = k.key;
+  switch (k.type) {
+    case 'string':
+      return c.getBuffer(key);
+    case 'list':
+      return c.lrangeBuffer(key, 0, -1);
+    case 'set':
+      return (await c.smembersBuffer(key)).map((b) => b.toString('hex')).sort();
+    case 'zset': {
+      const r = await c.zrangeBuffer(key, 0, -1, 'WITHSCORES');
+      const out: [string, number][] = [];
+      for (let i = 0; i < r.length; i += 2) {
+        const score = Number(r[i + 1].toString().replace(/^([-+]?)inf$/, '$1Infinity'));
+        out.push([r[i].toString('hex'), score === 0 ? 0 : score]);
+      }
+      return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
+    case 'hash': {
+      // HGETALL as a flat array: ioredis' hgetallBuffer turns field names into (lossy UTF-8) object keys.
+      const r = (await c.callBuffer('HGETALL', key)) as Buffer[];
+      const out: [string, string][] = [];
+      for (let i = 0; i < r.length; i += 2) out.push([r[i].toString('hex'), r[i + 1].toString('hex')]);
+      return out.sort();
+    }
+    case 'stream': {
+      const r = (await c.callBuffer('XRANGE', key, '-', '+')) as [Buffer, Buffer[]][];
+      return r.map(([id, fields]) => [id.toString(), fields.map((b) => b.toString('hex'))]);
+    }
+    default:
+      return null;
+  }
+}
+
+export function decodedValue(k: MergedKey): unknown {
+  switch (k.type) {
+    case 'string':
+      return k.string;
+    case 'list':
+      return k.list;
+    case 'set':
+      return k.set!.map((b) => b.toString('hex')).sort();
+    case 'zset':
+      return k
+        .zset!.members.map(
+          (m, i) => [m.toString('hex'), k.zset!.scores[i] === 0 ? 0 : k.zset!.scores[i]] as [string, number],
+        )
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    case 'hash':
+      return k.hash!.fields.map((f, i) => [f.toString('hex'), k.hash!.values[i].toString('hex')]).sort();
+    case 'stream':
+      return k.stream!.entries.map((e) => [`${e.id.ms}-${e.id.seq}`, e.fields.map((b) => b.toString('hex'))]);
+    default:
+      return null;
+  }
+}
+
+/** Each decoded key is on the server (in its db) with the same type, value and exact expiry (PEXPIRETIME). */
+export async function assertServerHas(c: Redis, keys: MergedKey[]): Promise<void> {
+  for (const k of keys) {
+    await c.select(k.db);
+    const name = k.key.toString('latin1');
+    assert.equal(await c.type(k.key), k.type, `type of ${name}`);
+    assert.deepEqual(await serverValue(c, k), decodedValue(k), `value of ${name}`);
+    const pexp = Number(await c.call('PEXPIRETIME', k.key));
+    assert.equal(pexp === -1 ? 0 : pexp, k.expireAt, `expiry of ${name}`);
+  }
 }
