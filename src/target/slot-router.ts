@@ -99,6 +99,7 @@ export class SlotRouter {
   private readonly slots: (string | null)[] = new Array(SLOTS).fill(null);
   private readonly conns = new Map<string, NodeConnection>();
   private opening = new Map<string, Promise<NodeConnection>>();
+  private closed = false;
 
   private constructor(
     private readonly base: Omit<ConnectionOptions, 'host' | 'port'>,
@@ -178,7 +179,8 @@ export class SlotRouter {
         (c) => {
           this.conns.set(addr, c);
           this.opening.delete(addr);
-          this.onNew(c);
+          if (this.closed) void c.close();
+          else this.onNew(c);
         },
         () => this.opening.delete(addr),
       );
@@ -195,7 +197,10 @@ export class SlotRouter {
     return [...this.conns.values()];
   }
 
+  /** Closes every connection, including those still opening (else they would keep the process alive). */
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.opening.values()]);
     await Promise.all([...this.conns.values()].map((c) => c.close()));
   }
 }
