@@ -1,7 +1,7 @@
 /**
  * dcs-migrate import <file> --target redis://… [--cluster] [--db-map 0:1,…] [--on-conflict overwrite|skip|fail]
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { importRdb } from '../pipeline/index.ts';
 import { TargetWriter } from '../target/index.ts';
@@ -10,7 +10,8 @@ import { fmtBytes, fmtInt, progressLine } from './progress.ts';
 import { parseDbMap, parseTargetUrl } from './target-url.ts';
 
 export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis://[user:pass@]host:port[,host:port…]
-         [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--no-restore] [--json]
+         [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--no-restore]
+         [--tls-ca ca.pem] [--json]
 
   --target       target Redis (rediss:// for TLS); several host:port for a cluster
   --cluster      the target is a Redis Cluster (detected when omitted)
@@ -18,6 +19,8 @@ export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis
   --on-conflict  key already on the target: overwrite (default), skip, or fail
   --no-restore   write every key as plain commands (HSET, RPUSH, …) even where the target accepts RESTORE
                  of the raw value: for targets that disable or rename RESTORE
+  --tls-ca       PEM file of the CA that signed the target's certificate (implies TLS); without it, rediss://
+                 verifies against the system's CAs
   --json         print the summary as JSON
 `;
 
@@ -37,6 +40,7 @@ export async function importCommand(
       'db-map': { type: 'string' },
       'on-conflict': { type: 'string', default: 'overwrite' },
       'no-restore': { type: 'boolean' },
+      'tls-ca': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -57,8 +61,18 @@ export async function importCommand(
     throw new CliError(`cannot read ${file}`);
   }
 
+  const target = parseTargetUrl(values.target);
+  if (values['tls-ca']) {
+    let ca: Buffer;
+    try {
+      ca = readFileSync(values['tls-ca']);
+    } catch {
+      throw new CliError(`cannot read --tls-ca ${values['tls-ca']}`);
+    }
+    target.tls = { ca };
+  }
   const writer = await TargetWriter.connect({
-    ...parseTargetUrl(values.target),
+    ...target,
     ...(values.cluster !== undefined && { cluster: values.cluster }),
     dbMap: parseDbMap(values['db-map']),
     onConflict: onConflict as 'overwrite' | 'skip' | 'fail',

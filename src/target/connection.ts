@@ -168,7 +168,13 @@ export class NodeConnection {
     const where = { node: this.addr };
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = this.opts.tls
-        ? tls.connect({ host, port, servername: host, ...(this.opts.tls === true ? {} : this.opts.tls) })
+        ? tls.connect({
+            host,
+            port,
+            // SNI carries names only (RFC 6066); an IP is still checked against the certificate's IP SANs.
+            ...(net.isIP(host) ? {} : { servername: host }),
+            ...(this.opts.tls === true ? {} : this.opts.tls),
+          })
         : net.connect({ host, port });
       const timer = setTimeout(
         () =>
