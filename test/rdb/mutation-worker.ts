@@ -4,24 +4,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RdbError } from '../../src/rdb/index.ts';
+import { prng } from '../helpers/random-dataset.ts';
 import { fixture, oneByteChunks, parseChunks, serialize } from '../helpers/rdb-fixtures.ts';
 
 interface Job {
   files: string[];
   flips: number;
   seed: number;
-}
-
-/** mulberry32: small seeded PRNG so failures are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function outcome(chunks: Iterable<Buffer>): string {
@@ -60,7 +49,7 @@ for (const rel of job.files) {
     }
   }
   // Seeded bit flips: same entries or an RdbError, identical for whole and 1-byte feeding.
-  const rand = rng(job.seed ^ rel.length);
+  const rand = prng(job.seed ^ rel.length);
   for (let i = 0; i < job.flips; i++) {
     const m = Buffer.from(input);
     const at = Math.floor(rand() * m.length);
