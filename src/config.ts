@@ -2,6 +2,7 @@
  * The one place that reads the environment (STYLE habit 11). Everything else receives a `Config` or its own
  * `XxxOptions`. Every variable here is documented in `.env.example` and the README.
  */
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './config-error.ts';
 
@@ -9,6 +10,13 @@ export type Env = Record<string, string | undefined>;
 
 export interface AuthToken {
   token: string;
+  projectId: string;
+}
+
+/** A Huawei-style access key: requests signed with `sk` (SDK-HMAC-SHA256) may act on `projectId` only. */
+export interface AccessKey {
+  ak: string;
+  sk: string;
   projectId: string;
 }
 
@@ -20,6 +28,8 @@ export interface Config {
   databaseUrl: string;
   /** Empty = auth off (then only loopback binds are allowed). */
   authTokens: AuthToken[];
+  /** AK/SK pairs from DCS_ACCESS_KEYS and DCS_CREDENTIALS_FILE; empty = no signed requests accepted. */
+  accessKeys: AccessKey[];
   /** 32-byte key (hex or base64) for encrypting passwords at rest; generated into dataDir when unset. */
   secretKey: string | undefined;
   instancesFile: string | undefined;
@@ -66,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.DATA_DIR || CONFIG_DEFAULTS.dataDir),
     databaseUrl: url,
     authTokens: parseTokens(env.DCS_AUTH_TOKENS),
+    accessKeys: loadAccessKeys(env),
     secretKey: env.DCS_SECRET_KEY || undefined,
     instancesFile: env.DCS_INSTANCES_FILE || undefined,
     taskConcurrency,
@@ -96,6 +107,49 @@ function parseTokens(raw: string | undefined): AuthToken[] {
       }
       return { token: pair.slice(0, i), projectId: pair.slice(i + 1) };
     });
+}
+
+/**
+ * DCS_ACCESS_KEYS (`ak:sk:project_id,…`) plus DCS_CREDENTIALS_FILE: one `ak:sk:project_id` per line, blank lines
+ * and lines starting with `#` ignored. An AK may appear once per project it may act on, always with the same SK.
+ */
+function loadAccessKeys(env: Env): AccessKey[] {
+  const keys = parseAccessKeys(env.DCS_ACCESS_KEYS ?? '', ',', 'DCS_ACCESS_KEYS');
+  const file = env.DCS_CREDENTIALS_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('DCS_CREDENTIALS_FILE', `cannot be read: ${(err as Error).message}`);
+    }
+    keys.push(...parseAccessKeys(text, '\n', `DCS_CREDENTIALS_FILE (${file})`));
+  }
+  const sks = new Map<string, string>();
+  for (const k of keys) {
+    const sk = sks.get(k.ak);
+    if (sk !== undefined && sk !== k.sk) {
+      throw new ConfigError('DCS_ACCESS_KEYS', `gives access key ${k.ak} two different secret keys`);
+    }
+    sks.set(k.ak, k.sk);
+  }
+  return keys;
+}
+
+function parseAccessKeys(raw: string, separator: string, variable: string): AccessKey[] {
+  const out: AccessKey[] = [];
+  raw.split(separator).forEach((item, i) => {
+    const line = item.trim();
+    if (!line || line.startsWith('#')) return;
+    const parts = line.split(':');
+    if (parts.length !== 3 || parts.some((p) => !p)) {
+      // Never echo the entry: it holds a secret key.
+      const where = separator === ',' ? `entry ${i + 1}` : `line ${i + 1}`;
+      throw new ConfigError(variable, `${where} is not "ak:sk:project_id"`);
+    }
+    out.push({ ak: parts[0], sk: parts[1], projectId: parts[2] });
+  });
+  return out;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/;

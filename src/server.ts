@@ -3,7 +3,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './api/app.ts';
+import { type AppDeps, createApp } from './api/app.ts';
 import { type Config, isLoopback } from './config.ts';
 import { ConfigError } from './config-error.ts';
 import { defaultExecutors } from './executors.ts';
@@ -22,18 +22,20 @@ export interface StartOptions {
   logger?: Logger;
   executors?: ExecutorRegistry;
   validateResponses?: boolean;
+  /** AK/SK verification settings (tests inject a clock). */
+  aksk?: AppDeps['aksk'];
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  if (!config.authTokens.length) {
+  if (!config.authTokens.length && !config.accessKeys.length) {
     if (!isLoopback(config.host)) {
       throw new ConfigError(
         'HOST',
-        `is ${config.host}, but authentication is off (DCS_AUTH_TOKENS is unset): refusing to serve anything but loopback. Set DCS_AUTH_TOKENS=token:project_id,… or HOST=127.0.0.1.`,
+        `is ${config.host}, but authentication is off (DCS_AUTH_TOKENS and DCS_ACCESS_KEYS/DCS_CREDENTIALS_FILE are unset): refusing to serve anything but loopback. Set DCS_AUTH_TOKENS=token:project_id,…, DCS_ACCESS_KEYS=ak:sk:project_id,… or HOST=127.0.0.1.`,
       );
     }
-    logger.warn('authentication is off (DCS_AUTH_TOKENS unset): serving on loopback only');
+    logger.warn('authentication is off (no DCS_AUTH_TOKENS, no access keys): serving on loopback only');
   }
 
   let ready = false;
@@ -49,6 +51,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const app = createApp({
     tasks,
     authTokens: config.authTokens,
+    accessKeys: config.accessKeys,
+    aksk: opts.aksk,
     logger,
     isReady: () => ready,
     validateResponses: opts.validateResponses,

@@ -5,6 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MigrationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { requestIdOf, requestLogger } from './request-id.ts';
 
 export interface DcsErrorBody {
   error_code: string;
@@ -12,13 +13,23 @@ export interface DcsErrorBody {
   error_ext_msg: null;
 }
 
+/** Huawei's API gateway answers authentication failures in its own shape, with the request's id. */
+export interface GatewayErrorBody {
+  error_code: string;
+  error_msg: string;
+  request_id: string;
+}
+
 export class ApiError extends MigrationError {
   readonly status: number;
   readonly dcsCode: string;
-  constructor(status: number, dcsCode: string, message: string) {
+  /** Answered in the gateway's shape (`GatewayErrorBody`) rather than DCS's. */
+  readonly gateway: boolean;
+  constructor(status: number, dcsCode: string, message: string, opts: { gateway?: boolean } = {}) {
     super(`API_ERR_${dcsCode.replace('.', '_')}`, message);
     this.status = status;
     this.dcsCode = dcsCode;
+    this.gateway = opts.gateway ?? false;
   }
 }
 
@@ -26,9 +37,30 @@ export const authErrors = {
   missing: () => new ApiError(401, 'DCS.1003', 'No token in the request: send X-Auth-Token.'),
   invalid: () => new ApiError(401, 'DCS.1001', 'Invalid token.'),
   otherProject: () => new ApiError(401, 'DCS.1004', 'Project ID does not match the token.'),
+  akOtherProject: () => new ApiError(401, 'DCS.1004', 'Project ID does not match the access key.'),
+  projectHeader: () => new ApiError(401, 'DCS.1004', 'Project ID does not match the X-Project-Id header.'),
+};
+
+const IAM = 'Incorrect IAM authentication information';
+/** AK/SK refusals, worded as Huawei's API gateway words them (its "Common Errors Related to IAM Authentication"). */
+export const akskErrors = {
+  /** Bad signature; `reason` says what, when it is not a plain mismatch (date, malformed header). */
+  signature: (reason?: string) =>
+    new ApiError(401, 'APIG.0301', `${IAM}: verify aksk signature fail${reason ? `, ${reason}` : ''}`, {
+      gateway: true,
+    }),
+  unknownKey: (ak: string) =>
+    new ApiError(401, 'APIG.0301', `${IAM}: Get secretKey failed,ak:${ak.slice(0, 128)},err:ak not exist`, {
+      gateway: true,
+    }),
+  locked: () =>
+    new ApiError(401, 'APIG.0301', `${IAM}: AK access failed to reach the limit,forbidden.`, {
+      gateway: true,
+    }),
 };
 
 export const routeNotFound = () => new ApiError(404, 'DCS.4001', 'URL does not exist.');
+export const bodyTooLarge = () => new ApiError(400, 'DCS.4800', 'Invalid body in the request: too large.');
 export const emptyBody = () => new ApiError(400, 'DCS.4004', 'Empty request body.');
 export const notReady = () => new ApiError(503, 'DCS.5000', 'Service is starting.');
 
@@ -59,13 +91,19 @@ interface ValidatorError {
 /** `emptyBody`: the request carried no body bytes at all (then a body error is DCS.4004 "Empty request body."). */
 export function toDcs(
   err: unknown,
-  ctx: { emptyBody?: boolean } = {},
-): { status: number; body: DcsErrorBody } {
+  ctx: { emptyBody?: boolean; requestId?: string } = {},
+): { status: number; body: DcsErrorBody | GatewayErrorBody } {
   const body = (code: string, msg: string): DcsErrorBody => ({
     error_code: code,
     error_msg: msg,
     error_ext_msg: null,
   });
+  if (err instanceof ApiError && err.gateway) {
+    return {
+      status: err.status,
+      body: { error_code: err.dcsCode, error_msg: err.message, request_id: ctx.requestId ?? '' },
+    };
+  }
   if (err instanceof ApiError) return { status: err.status, body: body(err.dcsCode, err.message) };
   if (err instanceof MigrationError) {
     const m = BY_CODE[err.code];
@@ -76,8 +114,7 @@ export function toDcs(
   if (e.type === 'entity.parse.failed') {
     return { status: 400, body: body('DCS.4005', 'Body contains invalid characters or is not JSON.') };
   }
-  if (e.type === 'entity.too.large')
-    return { status: 400, body: body('DCS.4800', 'Invalid body in the request: too large.') };
+  if (e.type === 'entity.too.large') return toDcs(bodyTooLarge());
   if (e.status === 404 || e.status === 405)
     return { status: 404, body: body('DCS.4001', 'URL does not exist.') };
   const bodyError =
@@ -122,9 +159,10 @@ export function hasNoBody(req: Request): boolean {
 
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const { status, body } = toDcs(err, { emptyBody: hasNoBody(req) });
-    if (status >= 500) logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
-    else logger.debug({ code: body.error_code, method: req.method, url: req.originalUrl }, body.error_msg);
+    const log = requestLogger(req, logger);
+    const { status, body } = toDcs(err, { emptyBody: hasNoBody(req), requestId: requestIdOf(req) });
+    if (status >= 500) log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    else log.debug({ code: body.error_code, method: req.method, url: req.originalUrl }, body.error_msg);
     if (res.headersSent) return;
     res.status(status).json(body);
   };

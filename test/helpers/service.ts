@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { type Env, loadConfig } from '../../src/config.ts';
 import type { ExecutorRegistry } from '../../src/runner/index.ts';
-import { type RunningServer, startServer } from '../../src/server.ts';
+import { type RunningServer, type StartOptions, startServer } from '../../src/server.ts';
 import type { InstanceRecord } from '../../src/tasks/index.ts';
 import { controlledExecutors } from './executors.ts';
 
@@ -25,8 +25,10 @@ export interface TestServiceOptions {
   dataDir?: string;
   /** Written to a DCS_INSTANCES_FILE. */
   instances?: InstanceRecord[];
-  /** Further environment (HOST, DCS_SECRET_KEY, …). */
+  /** Further environment (HOST, DCS_SECRET_KEY, DCS_ACCESS_KEYS, …). */
   env?: Env;
+  /** AK/SK verification settings, e.g. a clock. */
+  aksk?: StartOptions['aksk'];
 }
 
 export interface TestService {
@@ -66,7 +68,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dcs-api-'));
   const config = loadConfig(testEnv(dataDir, opts));
   const executors = opts.executors ?? controlledExecutors();
-  const server = await startServer(config, { executors, validateResponses: true });
+  const server = await startServer(config, { executors, validateResponses: true, aksk: opts.aksk });
   const svc: TestService = {
     url: server.url,
     agent: request(server.url),
