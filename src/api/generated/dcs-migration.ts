@@ -407,6 +407,14 @@ export interface components {
       /** @description Vendor "not used currently"; `null` or omitted. */
       error_ext_msg?: string | null;
     };
+    /** @description The API gateway's error body (AK/SK refusals), as Huawei's gateway sends it. */
+    GatewayErrorBody: {
+      /** @example APIG.0301 */
+      error_code: string;
+      error_msg: string;
+      /** @description The request's id, also answered as the `X-Request-Id` header. */
+      request_id: string;
+    };
     HealthStatus: {
       /** @enum {string} */
       status: 'ok' | 'unavailable';
@@ -787,19 +795,13 @@ export interface components {
         'application/json': components['schemas']['ErrorBody'];
       };
     };
-    /** @description Missing (DCS.1003) or invalid (DCS.1001) token, or token not valid for this project (DCS.1004). */
+    /** @description Missing (DCS.1003) or invalid (DCS.1001) token, token or access key not valid for this project (DCS.1004); AK/SK refused (APIG.0301, in the API gateway's shape). */
     Unauthorized: {
       headers: {
         [name: string]: unknown;
       };
       content: {
-        /**
-         * @example {
-         *       "error_code": "DCS.1003",
-         *       "error_msg": "No token."
-         *     }
-         */
-        'application/json': components['schemas']['ErrorBody'];
+        'application/json': components['schemas']['ErrorBody'] | components['schemas']['GatewayErrorBody'];
       };
     };
     /** @description Unexpected failure (DCS.5000). */
