@@ -1,8 +1,9 @@
 /**
- * dcs-migrate: serve | import | migrate | verify
+ * dcs-migrate: serve | import | tasks | migrate | verify
  */
 import { CliError } from './cli/errors.ts';
 import { IMPORT_USAGE, importCommand } from './cli/import.ts';
+import { TASKS_USAGE, tasksCommand } from './cli/tasks.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
 import { startServer } from './server.ts';
@@ -12,9 +13,11 @@ const USAGE = `Usage: dcs-migrate <command> [options]
 Commands:
   serve     Run the DCS-compatible migration API (settings from the environment, see .env.example)
   import    Load an RDB file into a Redis target
+  tasks     List, show, stop or delete the tasks of a running service
   help      Show this text
 
-${IMPORT_USAGE}`;
+${IMPORT_USAGE}
+${TASKS_USAGE}`;
 
 async function serve(): Promise<void> {
   const server = await startServer(loadConfig());
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'import':
       return importCommand(argv.slice(1));
+    case 'tasks':
+      return tasksCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
