@@ -7,11 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createClient } from 'dcs-migrate/client';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { type ControlledExecutor, controlledExecutors } from '../helpers/executors.ts';
 import { startTestService, type TestService, testEnv, waitForStatus } from '../helpers/service.ts';
 import {
+  assertClientError,
   assertDcsError,
   BUG_AUTH_AFTER_JSON_PARSE,
   backupImportBody,
@@ -72,44 +74,61 @@ describe('with DCS_AUTH_TOKENS="tokA:projA,tokB:projB"', () => {
     assert.deepEqual(res.body, { status: 'ok' });
   });
 
+  // Through the typed client (dcs-migrate/client), as a program using the package would call it.
   test("ShowMigrationTask: projA's task is invisible to projB (DCS.4133, list empty, stop/delete untouched)", async () => {
-    const created = await api().post('/v2/projA/migration-task').set(A).send(backupImportBody());
-    assert.equal(created.status, 200, created.text);
-    const id = created.body.id;
+    const a = createClient({ baseUrl: svc.url, projectId: 'projA', auth: { token: 'tokA' } });
+    const b = createClient({ baseUrl: svc.url, projectId: 'projB', auth: { token: 'tokB' } });
+    const created = await a.POST('/v2/{project_id}/migration-task', {
+      params: { path: { project_id: 'projA' } },
+      body: backupImportBody() as never,
+    });
+    assert.equal(created.response.status, 200, JSON.stringify(created.error));
+    const id = created.data!.id;
     await backup.runOf(id);
     // tokB on its own project, naming projA's task.
-    assertDcsError(
-      await api().get(`/v2/projB/migration-task/${id}/stats`).set(B),
+    const path = { project_id: 'projB', task_id: id };
+    assertClientError(
+      await b.GET('/v2/{project_id}/migration-task/{task_id}/stats', { params: { path } }),
       400,
       'DCS.4133',
       NOT_FOUND_MSG,
     );
-    assertDcsError(
-      await api().get(`/v2/projB/migration-task/${id}/logs`).set(B),
+    assertClientError(
+      await b.GET('/v2/{project_id}/migration-task/{task_id}/logs', { params: { path } }),
       400,
       'DCS.4133',
       NOT_FOUND_MSG,
     );
-    assertDcsError(
-      await api().post(`/v2/projB/migration-task/${id}/stop`).set(B),
+    assertClientError(
+      await b.POST('/v2/{project_id}/migration-task/{task_id}/stop', { params: { path } }),
       400,
       'DCS.4133',
       NOT_FOUND_MSG,
     );
-    assertDcsError(await api().post(`/v2/projB/migration-task/${id}/sync-stop`).set(B), 400, 'DCS.4133');
-    assertDcsError(await api().put(`/v2/projB/migration-task/${id}`).set(B).send({}), 400, 'DCS.4133');
-    const list = await api().get('/v2/projB/migration-tasks').set(B);
-    assert.deepEqual(list.body, { count: 0, migration_tasks: [] });
-    const stop = await api()
-      .post('/v2/projB/migration-task/batch-stop')
-      .set(B)
-      .send({ migration_tasks: [id] });
-    assert.equal(stop.body.migration_tasks[0].error_code, 'DCS.4855');
-    const del = await api()
-      .delete('/v2/projB/migration-tasks/delete')
-      .set(B)
-      .send({ task_id_list: [id] });
-    assert.equal(del.status, 200, del.text);
+    assertClientError(
+      await b.POST('/v2/{project_id}/migration-task/{task_id}/sync-stop', { params: { path } }),
+      400,
+      'DCS.4133',
+    );
+    assertClientError(
+      await b.PUT('/v2/{project_id}/migration-task/{task_id}', { params: { path }, body: {} }),
+      400,
+      'DCS.4133',
+    );
+    const list = await b.GET('/v2/{project_id}/migration-tasks', {
+      params: { path: { project_id: 'projB' } },
+    });
+    assert.deepEqual(list.data, { count: 0, migration_tasks: [] });
+    const stop = await b.POST('/v2/{project_id}/migration-task/batch-stop', {
+      params: { path: { project_id: 'projB' } },
+      body: { migration_tasks: [id] },
+    });
+    assert.equal(stop.data?.migration_tasks[0].error_code, 'DCS.4855');
+    const del = await b.DELETE('/v2/{project_id}/migration-tasks/delete', {
+      params: { path: { project_id: 'projB' } },
+      body: { task_id_list: [id] },
+    });
+    assert.equal(del.response.status, 200, JSON.stringify(del.error));
     // Still there, still running, for projA.
     const mine = await waitForStatus(api(), 'projA', id, 'MIGRATING', { token: 'tokA' });
     assert.equal(mine.task_id, id);

@@ -1,7 +1,7 @@
 /**
  * Restarts on the same DATA_DIR (src/server.ts, TaskService.recover, src/tasks/migrate.ts, secrets.ts): what was
  * stored survives, tasks that were active resume or end saying why, the secret key persists so sealed passwords
- * still open, and the committed migrations are applied once.
+ * still open, and the committed migrations are applied once. Reads go through the typed client (dcs-migrate/client).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -41,17 +41,37 @@ test('ListMigrationTask, ListMigrationTaskLogs, ShowMigrationTaskStats: tasks, l
     run.succeed();
     await waitForStatus(svc.agent, p, id, 'SUCCESS');
     const before = {
-      list: (await svc.agent.get(`/v2/${p}/migration-tasks`)).body,
-      logs: (await svc.agent.get(`/v2/${p}/migration-task/${id}/logs?limit=100`)).body,
-      stats: (await svc.agent.get(`/v2/${p}/migration-task/${id}/stats`)).body,
+      list: (
+        await svc.client.GET('/v2/{project_id}/migration-tasks', { params: { path: { project_id: p } } })
+      ).data,
+      logs: (
+        await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/logs', {
+          params: { path: { project_id: p, task_id: id }, query: { limit: 100 } },
+        })
+      ).data,
+      stats: (
+        await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/stats', {
+          params: { path: { project_id: p, task_id: id } },
+        })
+      ).data,
     };
-    assert.equal(before.stats.target_ops, '3');
+    assert.equal(before.stats?.target_ops, '3');
 
     svc = await svc.restart({ executors: controlledExecutors() });
     const after = {
-      list: (await svc.agent.get(`/v2/${p}/migration-tasks`)).body,
-      logs: (await svc.agent.get(`/v2/${p}/migration-task/${id}/logs?limit=100`)).body,
-      stats: (await svc.agent.get(`/v2/${p}/migration-task/${id}/stats`)).body,
+      list: (
+        await svc.client.GET('/v2/{project_id}/migration-tasks', { params: { path: { project_id: p } } })
+      ).data,
+      logs: (
+        await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/logs', {
+          params: { path: { project_id: p, task_id: id }, query: { limit: 100 } },
+        })
+      ).data,
+      stats: (
+        await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/stats', {
+          params: { path: { project_id: p, task_id: id } },
+        })
+      ).data,
     };
     assert.deepEqual(after, before);
   } finally {
@@ -67,9 +87,11 @@ test('ShowMigrationTaskStats: stats not yet flushed when the service stops are k
     const id = await createBackupImport(svc.agent, p);
     (await ex.backup_import.runOf(id)).ctx.stats({ targetOps: '42', sourceDbsize: '1000' });
     svc = await svc.restart({ executors: controlledExecutors({ backup_import: { resumable: true } }) });
-    const stats = await svc.agent.get(`/v2/${p}/migration-task/${id}/stats`);
-    assert.equal(stats.body.target_ops, '42');
-    assert.equal(stats.body.source_dbsize, '1000');
+    const stats = await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/stats', {
+      params: { path: { project_id: p, task_id: id } },
+    });
+    assert.equal(stats.data?.target_ops, '42');
+    assert.equal(stats.data?.source_dbsize, '1000');
   } finally {
     await svc.dispose();
   }
@@ -88,9 +110,11 @@ test('CreateMigrationTask: a backup import MIGRATING at a restart with a non-res
     assert.equal(t?.status, 'FAILED');
     assert.match(String(t?.error_message), /service stopped while the task was MIGRATING/);
     assert.match(String(t?.error_message), /cannot resume/);
-    const logs = await svc.agent.get(`/v2/${p}/migration-task/${id}/logs?log_level=ERROR`);
-    assert.equal(logs.body.log_num, 1);
-    assert.equal(logs.body.migration_logs[0].log_code, 'TASK_ERR_INTERRUPTED');
+    const logs = await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/logs', {
+      params: { path: { project_id: p, task_id: id }, query: { log_level: 'ERROR' } },
+    });
+    assert.equal(logs.data?.log_num, 1);
+    assert.equal(logs.data?.migration_logs[0].log_code, 'TASK_ERR_INTERRUPTED');
   } finally {
     await svc.dispose();
   }
@@ -112,8 +136,10 @@ test('CreateMigrationTask: a backup import MIGRATING at a restart with a resumab
     assert.deepEqual(again.task.checkpoint, { file: 0, offset: 1234 });
     assert.equal(again.task.target.password, TARGET_PASSWORD);
     assert.equal((await listed(svc.agent, p, id))?.status, 'MIGRATING');
-    const logs = await svc.agent.get(`/v2/${p}/migration-task/${id}/logs?limit=100`);
-    assert.ok(logs.body.migration_logs.some((l: { log_code: string }) => l.log_code === 'TASK_RESUMED'));
+    const logs = await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/logs', {
+      params: { path: { project_id: p, task_id: id }, query: { limit: 100 } },
+    });
+    assert.ok(logs.data?.migration_logs.some((l) => l.log_code === 'TASK_RESUMED'));
     again.succeed();
     await waitForStatus(svc.agent, p, id, 'SUCCESS');
   } finally {
@@ -140,8 +166,10 @@ test('SetOnlineMigrationTask: an online task INCRMIGEATING at a restart resumes 
     );
     assert.equal(again.task.target.password, TARGET_PASSWORD);
     assert.equal((await listed(svc.agent, p, id))?.status, 'INCRMIGEATING');
-    const stop = await svc.agent.post(`/v2/${p}/migration-task/${id}/sync-stop`);
-    assert.equal(stop.status, 204);
+    const stop = await svc.client.POST('/v2/{project_id}/migration-task/{task_id}/sync-stop', {
+      params: { path: { project_id: p, task_id: id } },
+    });
+    assert.equal(stop.response.status, 204);
   } finally {
     await svc.dispose();
   }
@@ -159,8 +187,10 @@ test('StopMigrationTask: a task TERMINATING when the service stopped is TERMINAT
     svc = await svc.restart({ executors: ex });
     assert.equal((await listed(svc.agent, p, id))?.status, 'TERMINATED');
     assert.equal(ex.backup_import.runs.length, 0, 'nothing is run again');
-    const logs = await svc.agent.get(`/v2/${p}/migration-task/${id}/logs?limit=100`);
-    assert.ok(logs.body.migration_logs.some((l: { log_code: string }) => l.log_code === 'TASK_STOPPED'));
+    const logs = await svc.client.GET('/v2/{project_id}/migration-task/{task_id}/logs', {
+      params: { path: { project_id: p, task_id: id }, query: { limit: 100 } },
+    });
+    assert.ok(logs.data?.migration_logs.some((l) => l.log_code === 'TASK_STOPPED'));
   } finally {
     await svc.dispose();
   }

@@ -89,6 +89,26 @@ export function assertDcsError(res: Response, status: number, code: string, msg?
   assert.doesNotMatch(res.text, /\n\s+at |\.ts:\d+/, 'no stack trace in an error body');
 }
 
+/** The typed client's answer (dcs-migrate/client) is exactly the DCS error body with this status and code. */
+export function assertClientError(
+  res: { error?: unknown; response: globalThis.Response },
+  status: number,
+  code: string,
+  msg?: string | RegExp,
+): void {
+  const body = res.error as Record<string, unknown> | undefined;
+  assert.equal(
+    res.response.status,
+    status,
+    `expected ${status} ${code}, got ${res.response.status} ${JSON.stringify(body)}`,
+  );
+  assert.deepEqual(Object.keys(body ?? {}).sort(), ['error_code', 'error_ext_msg', 'error_msg']);
+  assert.equal(body?.error_code, code);
+  assert.equal(body?.error_ext_msg, null);
+  if (typeof msg === 'string') assert.equal(body?.error_msg, msg);
+  else if (msg) assert.match(String(body?.error_msg), msg);
+}
+
 /** DCS.4800 naming `field` first (as `Invalid <field> in the request`). */
 export function assertInvalidField(res: Response, field: string): void {
   const esc = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient, type DcsClient } from 'dcs-migrate/client';
 import request from 'supertest';
 import { type Env, loadConfig } from '../../src/config.ts';
 import type { ExecutorRegistry } from '../../src/runner/index.ts';
@@ -34,6 +35,8 @@ export interface TestServiceOptions {
 export interface TestService {
   url: string;
   agent: Agent;
+  /** The typed client (dcs-migrate/client) for this service, without credentials. */
+  client: DcsClient;
   dataDir: string;
   /** SQLite file of this service. */
   dbFile: string;
@@ -72,6 +75,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
   const svc: TestService = {
     url: server.url,
     agent: request(server.url),
+    client: createClient({ baseUrl: server.url }),
     dataDir,
     dbFile: join(dataDir, 'dcs-migrate.db'),
     server,
