@@ -31,9 +31,9 @@ export interface SignedParts {
 
 /**
  * The SDKs differ in details: the Node.js SDK (core 3.1.x) RFC 3986-encodes each segment of the already-encoded
- * URL path and orders the header block by `localeCompare`; the Go (like the Python and Java) SDK RFC 3986-encodes
- * each decoded segment, lower-cases query keys and keeps the header block in `SignedHeaders` order. They agree for
- * DCS's ids and parameters; a verifier accepts either.
+ * URL path and orders the header block by `localeCompare`; the Go and Python SDKs RFC 3986-encode each decoded
+ * segment and keep the header block in `SignedHeaders` order, and the Go SDK lower-cases query keys. They agree for
+ * DCS's ids and parameters; a verifier accepts either style.
  */
 export type CanonicalStyle = 'node' | 'go';
 export const CANONICAL_STYLES: readonly CanonicalStyle[] = ['node', 'go'];
