@@ -6,6 +6,7 @@
  * nothing executed (the store is compared before and after).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -485,6 +486,24 @@ describe('AK/SK signing (Huawei SDK core from npm)', () => {
       const req = createReq();
       req.body = `${req.body!.slice(0, -1)},`;
       await refused(req);
+    });
+
+    test('a correctly signed request with unparseable JSON is 400 DCS.4005 (signed over the raw bytes)', async () => {
+      const body = '{"task_name": "x",';
+      const req = sdkSigned(base(), {
+        method: 'POST',
+        path: `/v2/${PROJ}/migration-task`,
+        ak: AK,
+        sk: SK,
+        // The SDK signs a declared body hash in place of its own JSON.stringify: here, of these exact bytes.
+        headers: { 'X-Sdk-Content-Sha256': createHash('sha256').update(body).digest('hex') },
+      });
+      req.body = body;
+      const before = await snapshot(PROJ);
+      const res = await sendRaw(base(), req);
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error_code, 'DCS.4005');
+      assert.equal(await snapshot(PROJ), before);
     });
   });
 
