@@ -152,6 +152,27 @@ function parseAccessKeys(raw: string, separator: string, variable: string): Acce
   return out;
 }
 
+/**
+ * What the `tasks` CLI takes from the environment when no option gives it, so secrets stay out of argv and shell
+ * history: the variables Huawei's SDKs read (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_PROJECT_ID)
+ * and DCS_TOKEN for an X-Auth-Token.
+ */
+export interface CliEnv {
+  ak?: string;
+  sk?: string;
+  projectId?: string;
+  token?: string;
+}
+
+export function cliEnv(env: Env = process.env): CliEnv {
+  return {
+    ak: env.HUAWEICLOUD_SDK_AK || undefined,
+    sk: env.HUAWEICLOUD_SDK_SK || undefined,
+    projectId: env.HUAWEICLOUD_SDK_PROJECT_ID || undefined,
+    token: env.DCS_TOKEN || undefined,
+  };
+}
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/;
 
 export function isLoopback(host: string): boolean {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type ClientAuth, createClient, type DcsClient } from '../client/index.ts';
+import { type CliEnv, cliEnv } from '../config.ts';
 import { CliError, CliRequestError } from './errors.ts';
 
 export const TASKS_USAGE = `Usage: dcs-migrate tasks <list|show|stats|logs|stop|delete> [task_id…] --server URL
@@ -17,8 +18,10 @@ export const TASKS_USAGE = `Usage: dcs-migrate tasks <list|show|stats|logs|stop|
   delete <task_id>…       delete stopped or finished tasks
 
   --server   the service, e.g. http://127.0.0.1:8080
-  --project  project id of the paths (default: default)
+  --project  project id of the paths (default: $HUAWEICLOUD_SDK_PROJECT_ID, else "default")
   --token    X-Auth-Token;  --ak/--sk: sign requests with an access key (SDK-HMAC-SHA256)
+             Without these options: $HUAWEICLOUD_SDK_AK and $HUAWEICLOUD_SDK_SK (as Huawei's SDKs read them),
+             else $DCS_TOKEN — which keeps secrets out of the command line.
   --json     print the API's JSON answer instead of a table
 `;
 
@@ -93,13 +96,17 @@ async function call<T>(
   return { data: r.data as T, status: r.response.status };
 }
 
-export async function tasksCommand(argv: string[], io: Output = stdout): Promise<number> {
+export async function tasksCommand(
+  argv: string[],
+  io: Output = stdout,
+  env: CliEnv = cliEnv(),
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       server: { type: 'string' },
-      project: { type: 'string', default: 'default' },
+      project: { type: 'string' },
       token: { type: 'string' },
       ak: { type: 'string' },
       sk: { type: 'string' },
@@ -131,12 +138,8 @@ export async function tasksCommand(argv: string[], io: Output = stdout): Promise
   } catch {
     throw new CliError(`--server must be a URL such as http://127.0.0.1:8080, got "${values.server}"`);
   }
-  const auth: ClientAuth | undefined = values.token
-    ? { token: values.token }
-    : values.ak
-      ? { ak: values.ak, sk: values.sk! }
-      : undefined;
-  const project = values.project!;
+  const auth = authOf(values, env);
+  const project = values.project ?? env.projectId ?? 'default';
   const client = createClient({
     baseUrl: server.origin + server.pathname.replace(/\/+$/, ''),
     projectId: project,
@@ -148,6 +151,16 @@ export async function tasksCommand(argv: string[], io: Output = stdout): Promise
     io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : human());
   await run(client, cmd, ids, project, { limit, offset, name: values.name, level: values.level }, print);
   return 0;
+}
+
+/** Options first; then the environment (an access key pair, else a token). */
+function authOf(values: { token?: string; ak?: string; sk?: string }, env: CliEnv): ClientAuth | undefined {
+  if (values.token) return { token: values.token };
+  if (values.ak) return { ak: values.ak, sk: values.sk! };
+  if (env.ak && env.sk) return { ak: env.ak, sk: env.sk };
+  if (env.ak || env.sk) throw new CliError('HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK go together');
+  if (env.token) return { token: env.token };
+  return undefined;
 }
 
 type Print = (data: unknown, human: () => string) => void;

@@ -18,12 +18,19 @@ const SK = 'cli-sk-1a3c5e7f9b1d3f5a7c9e1b3d';
 const P = 'projT';
 const ROOT = join(import.meta.dirname, '../..');
 
-function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The bin in a child process, with none of the CLI's credential variables inherited but those given. */
+function runBin(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const clean = { ...process.env };
+  for (const k of ['HUAWEICLOUD_SDK_AK', 'HUAWEICLOUD_SDK_SK', 'HUAWEICLOUD_SDK_PROJECT_ID', 'DCS_TOKEN'])
+    delete clean[k];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['bin/dcs-migrate.js', ...args],
-      { cwd: ROOT, timeout: 60_000 },
+      { cwd: ROOT, timeout: 60_000, env: { ...clean, ...env } },
       (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       },
@@ -33,7 +40,7 @@ function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 async function cli(args: string[]): Promise<string> {
   let text = '';
-  const code = await tasksCommand(args, { out: (t) => (text += t) });
+  const code = await tasksCommand(args, { out: (t) => (text += t) }, {});
   assert.equal(code, 0);
   return text;
 }
@@ -119,7 +126,7 @@ describe('dcs-migrate tasks', () => {
 
   test('refusals name the code and the request id', async () => {
     await assert.rejects(
-      tasksCommand(['list', '--server', svc.url, '--project', P, '--ak', AK, '--sk', 'nope']),
+      tasksCommand(['list', '--server', svc.url, '--project', P, '--ak', AK, '--sk', 'nope'], undefined, {}),
       (e) => {
         assert.ok(e instanceof CliRequestError);
         assert.match(
@@ -129,7 +136,10 @@ describe('dcs-migrate tasks', () => {
         return true;
       },
     );
-    await assert.rejects(tasksCommand(['show', 'f'.repeat(32), ...auth()]), /^CliRequestError: DCS\.4133: /);
+    await assert.rejects(
+      tasksCommand(['show', 'f'.repeat(32), ...auth()], undefined, {}),
+      /^CliRequestError: DCS\.4133: /,
+    );
   });
 
   test('usage errors', async () => {
@@ -142,13 +152,13 @@ describe('dcs-migrate tasks', () => {
       ['list', '--server', 'http://x', '--ak', 'a'],
       ['list', '--server', 'http://x', '--limit', 'ten'],
     ]) {
-      await assert.rejects(tasksCommand(args, { out: () => {} }), CliError, args.join(' '));
+      await assert.rejects(tasksCommand(args, { out: () => {} }, {}), CliError, args.join(' '));
     }
   });
 
   test('an unreachable server is a clear error', async () => {
     await assert.rejects(
-      tasksCommand(['list', '--server', 'http://127.0.0.1:1', '--project', P]),
+      tasksCommand(['list', '--server', 'http://127.0.0.1:1', '--project', P], undefined, {}),
       /cannot reach the server/,
     );
   });
@@ -161,5 +171,31 @@ describe('dcs-migrate tasks', () => {
     const bad = await runBin(['tasks', 'list', '--server', svc.url, '--project', P]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^dcs-migrate: DCS\.1003: /);
+    // Credentials and project from the variables Huawei's SDKs read: nothing secret on the command line.
+    const env = await runBin(['tasks', 'list', '--server', svc.url, '--json'], {
+      HUAWEICLOUD_SDK_AK: AK,
+      HUAWEICLOUD_SDK_SK: SK,
+      HUAWEICLOUD_SDK_PROJECT_ID: P,
+    });
+    assert.equal(env.code, 0, env.stderr);
+    assert.equal(JSON.parse(env.stdout).count, 1);
+  });
+
+  test('credentials from the environment: an access key pair first, else DCS_TOKEN; options win', async () => {
+    let text = '';
+    const out = { out: (t: string) => (text += t) };
+    await tasksCommand(['list', '--server', svc.url, '--json'], out, { ak: AK, sk: SK, projectId: P });
+    assert.equal(JSON.parse(text).count, 1);
+    text = '';
+    await tasksCommand(['list', '--server', svc.url, '--project', P, '--json'], out, { token: 'tokT' });
+    assert.equal(JSON.parse(text).count, 1);
+    // --token given: the (wrong) key pair in the environment is not used.
+    text = '';
+    await tasksCommand(['list', '--server', svc.url, '--project', P, '--token', 'tokT', '--json'], out, {
+      ak: AK,
+      sk: 'wrong',
+    });
+    assert.equal(JSON.parse(text).count, 1);
+    await assert.rejects(tasksCommand(['list', '--server', svc.url], out, { ak: AK }), CliError);
   });
 });
