@@ -30,8 +30,8 @@ export interface SignedParts {
 }
 
 /**
- * The SDKs differ in details: the Node.js SDK (core 3.1.x) RFC 3986-encodes each segment of the already-encoded
- * URL path and orders the header block by `localeCompare`; the Go and Python SDKs RFC 3986-encode each decoded
+ * The SDKs differ in details: the Node.js SDK (core 3.1.x) and the Java SDK RFC 3986-encode each segment of the
+ * already-encoded URL path (Node.js orders the header block by `localeCompare`); the Go and Python SDKs RFC 3986-encode each decoded
  * segment and keep the header block in `SignedHeaders` order, and the Go SDK lower-cases query keys. They agree for
  * DCS's ids and parameters; a verifier accepts either style.
  */
