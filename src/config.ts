@@ -35,6 +35,16 @@ export interface Config {
   instancesFile: string | undefined;
   taskConcurrency: number;
   logLevel: string;
+  /** Buckets of backup imports (S3-compatible). */
+  s3: {
+    /** Endpoint URL of a non-AWS service (MinIO, OBS, Ceph); AWS's own when unset. */
+    endpoint: string | undefined;
+    region: string;
+    forcePathStyle: boolean;
+    /** Static credentials; both unset = the AWS SDK's default credential chain. */
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+  };
 }
 
 export const CONFIG_DEFAULTS = {
@@ -43,6 +53,7 @@ export const CONFIG_DEFAULTS = {
   dataDir: './data',
   taskConcurrency: 4,
   logLevel: 'info',
+  s3Region: 'us-east-1',
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -70,6 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const url = databaseUrl(env);
   sqlitePath(url);
+  const s3 = s3Settings(env);
   return {
     port,
     host: env.HOST || CONFIG_DEFAULTS.host,
@@ -81,6 +93,35 @@ export function loadConfig(env: Env = process.env): Config {
     instancesFile: env.DCS_INSTANCES_FILE || undefined,
     taskConcurrency,
     logLevel,
+    s3,
+  };
+}
+
+function s3Settings(env: Env): Config['s3'] {
+  const endpoint = env.S3_ENDPOINT || undefined;
+  if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new ConfigError('S3_ENDPOINT', `must be an http(s):// URL, got "${endpoint}"`);
+  }
+  const style = env.S3_FORCE_PATH_STYLE;
+  if (style !== undefined && style !== '' && !['true', 'false', '1', '0'].includes(style)) {
+    throw new ConfigError('S3_FORCE_PATH_STYLE', `must be true or false, got "${style}"`);
+  }
+  const accessKeyId = env.S3_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY || undefined;
+  if (!accessKeyId !== !secretAccessKey) {
+    throw new ConfigError(
+      accessKeyId ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together (or neither, for the default AWS credential chain)',
+    );
+  }
+  return {
+    endpoint,
+    region: env.S3_REGION || env.AWS_REGION || CONFIG_DEFAULTS.s3Region,
+    // Self-hosted servers (MinIO, s3rver, Ceph) usually need path-style; default on when an endpoint is given.
+    forcePathStyle:
+      style === undefined || style === '' ? endpoint !== undefined : style === 'true' || style === '1',
+    accessKeyId,
+    secretAccessKey,
   };
 }
 

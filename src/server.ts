@@ -44,7 +44,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     db,
     secrets: SecretBox.open(config.secretKey, config.dataDir),
     instances: InstanceDirectory.load(config.instancesFile),
-    executors: opts.executors ?? defaultExecutors(),
+    executors: opts.executors ?? defaultExecutors(config),
     logger,
     concurrency: config.taskConcurrency,
   });

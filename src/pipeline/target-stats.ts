@@ -1,0 +1,49 @@
+/**
+ * Samples the target for the stats API: keys in every db (INFO keyspace, summed over masters on a cluster) over
+ * ioredis control connections, separate from the write path.
+ */
+import { Cluster, Redis } from 'ioredis';
+
+function keysOf(info: string): number {
+  let n = 0;
+  for (const m of info.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+export class TargetSampler {
+  private readonly client: Redis | Cluster;
+
+  constructor(addrs: string, password: string | undefined, cluster: boolean) {
+    const nodes = addrs
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .map((a) => {
+        const i = a.lastIndexOf(':');
+        return { host: i > 0 ? a.slice(0, i) : a, port: i > 0 ? Number(a.slice(i + 1)) : 6379 };
+      });
+    const common = { password, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true };
+    this.client = cluster
+      ? new Cluster(nodes, { redisOptions: common, lazyConnect: true })
+      : new Redis({ ...nodes[0], ...common, retryStrategy: () => null });
+    this.client.on('error', () => {
+      /* a failed sample keeps the last value; the writer reports real failures */
+    });
+  }
+
+  /** Keys on the target now. */
+  async keys(): Promise<number> {
+    if (this.client instanceof Cluster) {
+      if (this.client.status === 'wait') await this.client.connect();
+      const masters = this.client.nodes('master');
+      const infos = await Promise.all(masters.map((m) => m.info('keyspace')));
+      return infos.reduce((s, i) => s + keysOf(i), 0);
+    }
+    if (this.client.status === 'wait') await this.client.connect();
+    return keysOf(await this.client.info('keyspace'));
+  }
+
+  close(): void {
+    this.client.disconnect();
+  }
+}
