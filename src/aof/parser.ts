@@ -18,6 +18,11 @@ export interface AofParserOptions {
   file?: string;
   /** Options for the RDB preamble's decoder. */
   rdb?: RdbParserOptions;
+  /**
+   * The input was taken for an RDB file: bytes after the RDB that do not start like RESP are ignored (and counted)
+   * instead of being corrupt, as redis-server ignores them when loading an RDB.
+   */
+  rdbFile?: boolean;
 }
 
 export interface AofStatus {
@@ -38,6 +43,8 @@ export interface AofEnd {
   truncated: { offset: number; bytes: number } | null;
   /** Commands of a MULTI never closed by EXEC, discarded. */
   openTransaction: number;
+  /** Bytes after an RDB file's end that are no command stream (only with `rdbFile`), ignored. */
+  ignoredTail: number;
 }
 
 const RDB_MAGIC = [0x52, 0x45, 0x44, 0x49, 0x53]; // REDIS
@@ -62,7 +69,8 @@ function decimal(b: Buffer): number {
 }
 
 export class AofParser {
-  private mode: 'start' | 'rdb' | 'resp' = 'start';
+  private mode: 'start' | 'rdb' | 'after-rdb' | 'resp' | 'ignore' = 'start';
+  private ignored = 0;
   private head: Buffer[] = [];
   private headLen = 0;
   private rdb: RdbParser | null = null;
@@ -104,6 +112,11 @@ export class AofParser {
       return this.begin(buf);
     }
     if (this.mode === 'rdb') return this.feedRdb(chunk);
+    if (this.mode === 'ignore') {
+      this.ignored += chunk.length;
+      return [];
+    }
+    if (this.mode === 'after-rdb') return this.tail(chunk);
     this.resp.push(chunk);
     const out: Entry[] = [];
     this.drain(out);
@@ -123,7 +136,7 @@ export class AofParser {
     }
     let truncated: AofEnd['truncated'] = null;
     const offset = this.respBase + this.resp.offset;
-    const left = this.mode === 'resp' ? this.fed - offset : 0;
+    const left = this.mode === 'resp' ? this.fed - offset - this.ignored : 0;
     if (left > 0) {
       if (!allowTruncated) {
         throw new AofError(
@@ -144,7 +157,7 @@ export class AofParser {
       out.push({ kind: 'command', db: this.db, argv: [Buffer.from('DISCARD')] });
       this.txLen = -1;
     }
-    return { entries: out, truncated, openTransaction };
+    return { entries: out, truncated, openTransaction, ignoredTail: this.ignored };
   }
 
   private begin(buf: Buffer): Entry[] {
@@ -165,14 +178,26 @@ export class AofParser {
     const rdb = this.rdb!;
     const out = rdb.write(chunk);
     if (rdb.finished) {
-      this.mode = 'resp';
+      this.mode = 'after-rdb';
       this.respBase = rdb.status().bytes;
       const rest = rdb.trailing;
-      if (rest.length) {
-        this.resp.push(rest);
-        this.drain(out);
-      }
+      if (rest.length) out.push(...this.tail(rest));
     }
+    return out;
+  }
+
+  /** First bytes after the RDB part: the AOF's command stream, or (for an RDB file) stray bytes. */
+  private tail(chunk: Buffer): Entry[] {
+    const c = chunk[0];
+    if (this.opts.rdbFile && c !== 0x2a && c !== 0x23) {
+      this.mode = 'ignore';
+      this.ignored += chunk.length;
+      return [];
+    }
+    this.mode = 'resp';
+    this.resp.push(chunk);
+    const out: Entry[] = [];
+    this.drain(out);
     return out;
   }
 

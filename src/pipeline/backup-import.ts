@@ -9,7 +9,7 @@
  */
 import { AofParser, parseManifest } from '../aof/index.ts';
 import type { Entry } from '../entry.ts';
-import { RdbParser, type RdbParserOptions } from '../rdb/index.ts';
+import type { RdbParserOptions } from '../rdb/index.ts';
 import type { Executor, ExecutorContext, TaskStats } from '../runner/index.ts';
 import {
   createS3Client,
@@ -76,7 +76,7 @@ class BackupImport {
   private timer: NodeJS.Timeout | null = null;
   private last = { at: 0, bytes: 0, acked: 0 };
   private targetKeys = 0;
-  private sampling = false;
+  private sampling: Promise<void> | null = null;
 
   constructor(
     private readonly ctx: ExecutorContext,
@@ -265,36 +265,8 @@ class BackupImport {
 
   private async applyMember(m: DataMember, allowTruncated: boolean): Promise<void> {
     const writer = this.writer!;
-    if (m.format === 'rdb') {
-      const parser = new RdbParser(this.rdbOptions(m.name));
-      let trailing = 0;
-      const keys0 = this.counts.keys;
-      try {
-        for await (const chunk of m.body) {
-          if (this.signal.aborted) return;
-          if (parser.finished) {
-            trailing += chunk.length;
-            continue;
-          }
-          const entries = parser.write(chunk);
-          this.counts.keys = keys0 + parser.status().keys;
-          if (entries.length) await writer.write(entries);
-        }
-        await this.writeAll(parser.end());
-      } catch (err) {
-        throw ImportError.wrap(err, { file: m.name, offset: parser.status().bytes });
-      }
-      trailing += parser.trailing.length;
-      if (trailing) {
-        await this.ctx.log(
-          'WARN',
-          'RDB_TRAILING_BYTES',
-          `${m.name}: ${trailing} bytes after the end of the RDB ignored.`,
-        );
-      }
-      return;
-    }
-    const aof = new AofParser({ file: m.name, rdb: this.rdbOptions(m.name) });
+    // One reader for both: an RDB may be an AOF with a preamble (the content after the RDB tells).
+    const aof = new AofParser({ file: m.name, rdb: this.rdbOptions(m.name), rdbFile: m.format === 'rdb' });
     const keys0 = this.counts.keys;
     const cmds0 = this.counts.commands;
     try {
@@ -313,6 +285,13 @@ class BackupImport {
           'WARN',
           'AOF_TRUNCATED',
           `${m.name}: the file ends inside a command; applied up to the last complete command (byte ${end.truncated.offset}), ${end.truncated.bytes} bytes ignored.`,
+        );
+      }
+      if (end.ignoredTail) {
+        await this.ctx.log(
+          'WARN',
+          'RDB_TRAILING_BYTES',
+          `${m.name}: ${end.ignoredTail} bytes after the end of the RDB ignored.`,
         );
       }
       if (end.openTransaction) {
@@ -359,23 +338,29 @@ class BackupImport {
     return { ...out, sourceDbsize: String(this.counts.keys), targetDbsize: String(this.targetKeys) };
   }
 
+  /** Samples the target's key count; a sample already under way is awaited first, so the result is fresh. */
   private async sample(): Promise<void> {
-    if (!this.sampler || this.sampling) return;
-    this.sampling = true;
-    try {
-      this.targetKeys = await this.sampler.keys();
-    } catch {
-      /* keep the last value */
-    } finally {
-      this.sampling = false;
-    }
+    if (!this.sampler) return;
+    while (this.sampling) await this.sampling;
+    this.sampling = this.sampler
+      .keys()
+      .then((n) => {
+        this.targetKeys = n;
+      })
+      .catch(() => {
+        /* keep the last value */
+      })
+      .finally(() => {
+        this.sampling = null;
+      });
+    await this.sampling;
   }
 
   private startStats(): void {
     this.rates();
     const every = this.opts.statsEveryMs ?? BACKUP_IMPORT_DEFAULTS.statsEveryMs;
     this.timer = setInterval(() => {
-      void this.sample();
+      if (!this.sampling) void this.sample();
       this.stats({ fullMigrationProgress: this.progress(), ...this.rates() });
     }, every);
     this.timer.unref();

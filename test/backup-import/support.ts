@@ -117,9 +117,7 @@ export async function logsOf(env: ImportEnv, project: string, id: string) {
   const res = await env.svc.agent.get(`/v2/${project}/migration-task/${id}/logs?limit=1000`);
   assert.equal(res.status, 200, res.text);
   // Newest first in the API; oldest first here.
-  return (
-    res.body.migration_logs as { log_code: string; log_level: string; log_message: string }[]
-  ).reverse();
+  return (res.body.migration_logs as { log_code: string; log_level: string; message: string }[]).reverse();
 }
 
 /** Ends with SUCCESS and the numbers say so. */
@@ -155,4 +153,87 @@ export function aofDir(dir: string, sub = 'appendonlydir'): Map<string, Buffer> 
   const out = new Map<string, Buffer>();
   for (const n of readdirSync(join(dir, sub)).sort()) out.set(n, readFileSync(join(dir, sub, n)));
   return out;
+}
+
+/** Deterministic pseudo-random bytes (no test depends on Math.random). */
+export function bytes(seed: number, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/**
+ * Writes a mixed dataset: every type, binary keys and values, TTLs, several dbs (unless `cluster`), MULTI/EXEC
+ * transactions, a big list and hash. `tag` makes keys of separate calls distinct.
+ */
+export async function populate(
+  r: RedisServer,
+  tag: string,
+  opts: { cluster?: boolean; scale?: number } = {},
+) {
+  const c = new Redis({ host: r.host, port: r.port, password: r.password, lazyConnect: true });
+  await c.connect();
+  const n = opts.scale ?? 50;
+  const dbs = opts.cluster ? [0] : [0, 1, 3];
+  try {
+    for (const db of dbs) {
+      await c.select(db);
+      const p = c.pipeline();
+      for (let i = 0; i < n; i++) {
+        const k = (s: string) => Buffer.concat([Buffer.from(`${tag}:${s}:${i}:`), bytes(i + db * 1000, 3)]);
+        p.set(k('str'), bytes(i, 10 + (i % 40)));
+        p.rpush(k('list'), bytes(i, 5), bytes(i + 1, 7), 'x');
+        p.hset(k('hash'), 'f1', bytes(i, 4), Buffer.from([0, 1, 2, 255]), 'v');
+        p.sadd(k('set'), 'a', 'b', bytes(i, 6));
+        p.sadd(k('iset'), 1, 2, 3 + i);
+        p.zadd(k('zset'), 1.5, 'm1', -2, bytes(i, 3), '+inf', 'top');
+        p.set(k('ttl'), 'v', 'PX', 3_600_000 + i);
+        p.xadd(k('stream'), '*', 'f', bytes(i, 8));
+        p.incrby(k('counter'), i);
+      }
+      await p.exec();
+      // Source transactions (kept atomic by the writer).
+      for (let t = 0; t < 5; t++) {
+        await c
+          .multi()
+          .set(`${tag}:tx:${t}:a`, 'A')
+          .incr(`${tag}:tx:${t}:n`)
+          .lpush(`${tag}:tx:${t}:l`, 'q')
+          .exec();
+      }
+      await c.call('RPUSH', `${tag}:biglist`, ...Array.from({ length: 3000 }, (_, i) => bytes(i, 20)));
+      await c.call(
+        'HSET',
+        `${tag}:bighash`,
+        ...Array.from({ length: 2000 }, (_, i) => [`f${i}`, bytes(i, 30)]).flat(),
+      );
+      // Changes after creation, so an AOF holds more than one command per key.
+      await c.del(`${tag}:str:0:`);
+      await c.lpop(Buffer.concat([Buffer.from(`${tag}:list:1:`), bytes(1 + db * 1000, 3)]));
+    }
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Until the server's AOF rewrite (BGREWRITEAOF) is done. */
+export async function rewriteAof(r: RedisServer): Promise<void> {
+  await r.cli('BGREWRITEAOF');
+  for (;;) {
+    const info = await r.cli('INFO', 'persistence');
+    if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/** Until the server's BGSAVE is done; returns dump.rdb. */
+export async function saveRdb(r: RedisServer): Promise<Buffer> {
+  await r.cli('SAVE');
+  return readFileSync(join(r.dir, 'dump.rdb'));
 }

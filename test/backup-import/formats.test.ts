@@ -1,0 +1,284 @@
+/**
+ * Backup import through the API, every file form, against s3rver and real redis-server processes: the target is
+ * compared key by key (type, value, TTL) with the Redis that wrote the files, or with a Redis that loaded them
+ * natively where the files are not a whole dataset (truncated AOF, fixtures).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { assertSameData, dataOfAll } from '../helpers/compare.ts';
+import { fixture } from '../helpers/rdb-fixtures.ts';
+import { type RedisServer, startCluster, startRedis } from '../helpers/redis-server.ts';
+import {
+  aofDir,
+  assertSucceeded,
+  createImport,
+  freshBucket,
+  freshProject,
+  type ImportEnv,
+  keyCount,
+  logsOf,
+  populate,
+  rewriteAof,
+  saveRdb,
+  startImportEnv,
+  targetOf,
+} from './support.ts';
+
+let env: ImportEnv;
+/** Writes with appendonly yes, aof-use-rdb-preamble no: base and incr are RESP. */
+let plainSrc: RedisServer;
+let plainFiles: Map<string, Buffer>;
+/** appendonly yes with the RDB preamble (Redis 7's default): base is an RDB. */
+let preSrc: RedisServer;
+let preFiles: Map<string, Buffer>;
+const servers: RedisServer[] = [];
+
+async function aofSource(preamble: boolean): Promise<[RedisServer, Map<string, Buffer>]> {
+  const r = await startRedis({
+    args: [
+      '--appendonly',
+      'yes',
+      '--aof-use-rdb-preamble',
+      preamble ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+      '--aof-timestamp-enabled',
+      preamble ? 'no' : 'yes',
+    ],
+  });
+  servers.push(r);
+  await populate(r, 'a');
+  await rewriteAof(r);
+  await populate(r, 'b'); // lands in the incr file, and changes keys of the base
+  await r.cli('SET', 'a:str:3:', 'overwritten-in-incr');
+  return [r, aofDir(r.dir)];
+}
+
+const nameOf = (files: Map<string, Buffer>, re: RegExp) => {
+  const n = [...files.keys()].find((k) => re.test(k));
+  assert.ok(n, `no file matching ${re} in ${[...files.keys()].join(', ')}`);
+  return n;
+};
+
+async function target(): Promise<RedisServer> {
+  const t = await startRedis();
+  servers.push(t);
+  return t;
+}
+
+async function bucketWith(files: Record<string, Buffer>): Promise<string> {
+  const b = freshBucket();
+  await env.s3.createBucket(b);
+  for (const [k, v] of Object.entries(files)) await env.s3.put(b, k, v);
+  return b;
+}
+
+async function importInto(
+  t: { addrs: string; password?: string },
+  files: Record<string, Buffer>,
+  names?: string[],
+) {
+  const b = await bucketWith(files);
+  const p = freshProject();
+  const id = await createImport(env, p, b, names ?? Object.keys(files), t);
+  return { p, id };
+}
+
+before(async () => {
+  env = await startImportEnv();
+  [plainSrc, plainFiles] = await aofSource(false);
+  [preSrc, preFiles] = await aofSource(true);
+});
+after(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  await env.stop();
+});
+
+describe('backup import: RDB', () => {
+  test('an RDB written by redis-server: every key, value and TTL equal to the source', async () => {
+    const src = await startRedis();
+    servers.push(src);
+    await populate(src, 'r');
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'backups/2026/dump.rdb': await saveRdb(src) });
+    await assertSucceeded(env, p, id, await keyCount(src));
+    await assertSameData(src, t);
+    const codes = (await logsOf(env, p, id)).map((l) => l.log_code);
+    for (const c of [
+      'IMPORT_STARTED',
+      'FILE_STARTED',
+      'FILE_FINISHED',
+      'IMPORT_FINISHED',
+      'TASK_SUCCEEDED',
+    ]) {
+      assert.ok(codes.includes(c), `log ${c} missing: ${codes.join(', ')}`);
+    }
+  });
+
+  test('format is read from content: a gzip named .rdb and an RDB named .aof', async () => {
+    const src = await startRedis();
+    servers.push(src);
+    await populate(src, 'g');
+    const rdb = await saveRdb(src);
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'dump.rdb': gzipSync(rdb) });
+    await assertSucceeded(env, p, id, await keyCount(src));
+    await assertSameData(src, t);
+    const t2 = await target();
+    const r2 = await importInto(targetOf(t2), { 'appendonly.aof': rdb });
+    await assertSucceeded(env, r2.p, r2.id, await keyCount(src));
+    await assertSameData(src, t2);
+  });
+});
+
+describe('backup import: AOF', () => {
+  test('multi-part AOF (RESP base, #TS annotations) as task files, listed out of order: manifest order wins', async () => {
+    const base = nameOf(plainFiles, /\.base\.aof$/);
+    const incr = nameOf(plainFiles, /\.incr\.aof$/);
+    const manifest = nameOf(plainFiles, /\.manifest$/);
+    assert.ok(
+      [...plainFiles.values()].some((b) => b.includes('#TS:')),
+      'the AOF files have no #TS: annotations',
+    );
+    const t = await target();
+    const files = {
+      [`d/${incr}`]: plainFiles.get(incr)!,
+      [`d/${base}`]: plainFiles.get(base)!,
+      [`d/${manifest}`]: plainFiles.get(manifest)!,
+    };
+    const { p, id } = await importInto(targetOf(t), files);
+    await assertSucceeded(env, p, id, await keyCount(plainSrc));
+    await assertSameData(plainSrc, t);
+  });
+
+  test('multi-part AOF with RDB preamble base: the task names only the manifest', async () => {
+    const manifest = nameOf(preFiles, /\.manifest$/);
+    const files: Record<string, Buffer> = {};
+    for (const [n, b] of preFiles) files[`aof/${n}`] = b;
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), files, [`aof/${manifest}`]);
+    await assertSucceeded(env, p, id, await keyCount(preSrc));
+    await assertSameData(preSrc, t);
+  });
+
+  test('single-file AOF with an RDB preamble (Redis < 7 layout)', async () => {
+    const one = Buffer.concat([
+      preFiles.get(nameOf(preFiles, /\.base\.rdb$/))!,
+      preFiles.get(nameOf(preFiles, /\.incr\.aof$/))!,
+    ]);
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'appendonly.aof': one });
+    await assertSucceeded(env, p, id, await keyCount(preSrc));
+    await assertSameData(preSrc, t);
+  });
+
+  test('an AOF cut inside its last command is applied up to the last complete command, with a WARN', async () => {
+    const base = plainFiles.get(nameOf(plainFiles, /\.base\.aof$/))!;
+    const incr = plainFiles.get(nameOf(plainFiles, /\.incr\.aof$/))!;
+    const whole = Buffer.concat([base, incr]);
+    const cut = whole.subarray(0, whole.length - 7);
+    // Reference: redis-server loading the same truncated file (aof-load-truncated yes).
+    const dir = mkdtempSync(join(tmpdir(), 'dcs-aof-ref-'));
+    writeFileSync(join(dir, 'appendonly.aof'), cut);
+    const ref = await startRedis({ dir, args: ['--appendonly', 'yes', '--aof-load-truncated', 'yes'] });
+    servers.push(ref);
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'appendonly.aof': cut });
+    await assertSucceeded(env, p, id, await keyCount(ref));
+    await assertSameData(ref, t);
+    const warn = (await logsOf(env, p, id)).find((l) => l.log_code === 'WARN_AOF_TRUNCATED');
+    assert.ok(warn, 'no AOF_TRUNCATED warning');
+    assert.match(
+      warn.message,
+      /appendonly\.aof: the file ends inside a command; applied up to the last complete command \(byte \d+\), \d+ bytes ignored/,
+    );
+  });
+
+  for (const name of ['appendonly5.aof', 'appendonly7.aof', 'appendonly2.aof']) {
+    test(`fixture redis-replicator/${name} equals a native load of it`, async () => {
+      const aof = fixture(`redis-replicator/${name}`);
+      const dir = mkdtempSync(join(tmpdir(), 'dcs-aof-ref-'));
+      writeFileSync(join(dir, 'appendonly.aof'), aof);
+      const ref = await startRedis({ dir, args: ['--appendonly', 'yes'] });
+      servers.push(ref);
+      const t = await target();
+      const { p, id } = await importInto(targetOf(t), { [name]: aof });
+      await assertSucceeded(env, p, id, await keyCount(ref));
+      await assertSameData(ref, t);
+    });
+  }
+});
+
+describe('backup import: archives and several files', () => {
+  function stage(files: Map<string, Buffer>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'dcs-arc-'));
+    mkdirSync(join(dir, 'appendonlydir'));
+    for (const [n, b] of files) writeFileSync(join(dir, 'appendonlydir', n), b);
+    return dir;
+  }
+
+  test('tar.gz of an appendonlydir whose files come before their manifest (read in two passes)', async () => {
+    const dir = stage(plainFiles);
+    const names = [...plainFiles.keys()].sort().reverse(); // manifest, incr, base
+    const tgz = execFileSync('tar', ['-czf', '-', '-C', dir, ...names.map((n) => `appendonlydir/${n}`)], {
+      maxBuffer: 1 << 30,
+    });
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'backup.tgz': tgz });
+    await assertSucceeded(env, p, id, await keyCount(plainSrc));
+    await assertSameData(plainSrc, t);
+    const codes = (await logsOf(env, p, id)).map((l) => l.log_code);
+    assert.ok(codes.includes('MANIFEST_READ'));
+  });
+
+  test('zip with data descriptors (written to a pipe) holding the preamble multi-part set', async () => {
+    const dir = stage(preFiles);
+    // zip(1) writing to a pipe cannot seek back: every member gets a data descriptor (flag bit 3).
+    const zip = execFileSync('sh', ['-c', `cd ${dir} && zip -q -D -r - appendonlydir | cat`], {
+      maxBuffer: 1 << 30,
+    });
+    assert.equal(zip.readUInt32LE(0), 0x04034b50);
+    assert.ok(zip.readUInt16LE(6) & 0x8, 'the zip has no data descriptors: this test would not test them');
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'backup.zip': zip });
+    await assertSucceeded(env, p, id, await keyCount(preSrc));
+    await assertSameData(preSrc, t);
+  });
+
+  test('several files are applied in the order given (a later file overwrites an earlier one)', async () => {
+    const base = preFiles.get(nameOf(preFiles, /\.base\.rdb$/))!;
+    const incr = preFiles.get(nameOf(preFiles, /\.incr\.aof$/))!;
+    const dir = mkdtempSync(join(tmpdir(), 'dcs-tar-'));
+    writeFileSync(join(dir, 'part2.aof'), incr);
+    const tar = execFileSync('tar', ['-cf', '-', '-C', dir, 'part2.aof'], { maxBuffer: 1 << 30 });
+    const t = await target();
+    const { p, id } = await importInto(targetOf(t), { 'one/part1.rdb': base, 'two/part2.tar': tar });
+    await assertSucceeded(env, p, id, await keyCount(preSrc));
+    await assertSameData(preSrc, t);
+    assert.equal(await t.cli('GET', 'a:str:3:'), 'overwritten-in-incr');
+  });
+
+  test('a cluster target: RDB and multi-part AOF spread over the masters by slot', async () => {
+    const src = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    servers.push(src);
+    await populate(src, 'c', { cluster: true });
+    await rewriteAof(src);
+    await populate(src, 'd', { cluster: true });
+    const files: Record<string, Buffer> = {};
+    for (const [n, b] of aofDir(src.dir)) files[`aof/${n}`] = b;
+    const cluster = await startCluster(3);
+    try {
+      const manifest = Object.keys(files).find((n) => n.endsWith('.manifest'))!;
+      const { p, id } = await importInto({ addrs: cluster.addrs }, files, [manifest]);
+      await assertSucceeded(env, p, id, await keyCount(src));
+      await assertSameData(src, await dataOfAll(cluster.nodes));
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
