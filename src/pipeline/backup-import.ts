@@ -219,6 +219,8 @@ class BackupImport {
           }
         }
       } catch (err) {
+        // A stop cuts the source short: what fails to parse then is the stop's doing, not the data's.
+        if (this.signal.aborted) return;
         throw ImportError.wrap(err, { file: file.key, offset: reader.position });
       }
       this.doneBytes += reader.position;

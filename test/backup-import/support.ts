@@ -11,31 +11,37 @@ import { defaultExecutors } from '../../src/executors.ts';
 import type { RedisServer } from '../helpers/redis-server.ts';
 import { startS3, type TestS3 } from '../helpers/s3.ts';
 import { startTestService, type TestService, waitForStatus } from '../helpers/service.ts';
+import { type CuttingProxy, startCuttingProxy } from '../helpers/tcp-proxy.ts';
 
 export interface ImportEnv {
   s3: TestS3;
   svc: TestService;
+  /** Set with `proxy: true`: the service reaches s3rver through it (it cuts nothing until told to). */
+  proxy: CuttingProxy | null;
   stop(): Promise<void>;
 }
 
-/** s3rver + the service with the real executors, configured for that s3rver (or `endpoint` instead). */
+/**
+ * s3rver + the service with the real executors (defaultExecutors of a Config read from S3_* variables pointing at
+ * that s3rver, or at a cutting proxy in front of it).
+ */
 export async function startImportEnv(
-  opts: { s3Env?: Record<string, string>; endpointPort?: number } = {},
+  opts: { s3Env?: Record<string, string>; proxy?: boolean } = {},
 ): Promise<ImportEnv> {
   const s3 = await startS3();
+  const proxy = opts.proxy ? await startCuttingProxy(s3.port, 0) : null;
   const env = s3.env({
-    ...(opts.endpointPort && { S3_ENDPOINT: `http://127.0.0.1:${opts.endpointPort}` }),
+    ...(proxy && { S3_ENDPOINT: `http://127.0.0.1:${proxy.port}` }),
     ...opts.s3Env,
   });
-  const svc = await startTestService({
-    executors: defaultExecutors(loadConfig({ ...env, DATA_DIR: '/tmp' })),
-    env,
-  });
+  const svc = await startTestService({ executors: defaultExecutors(loadConfig(env)), env });
   return {
     s3,
     svc,
+    proxy,
     async stop() {
       await svc.dispose();
+      await proxy?.stop();
       await s3.stop();
     },
   };
@@ -104,7 +110,7 @@ export async function showTask(env: ImportEnv, project: string, id: string) {
 export async function taskError(env: ImportEnv, project: string, id: string): Promise<string> {
   const res = await env.svc.agent.get(`/v2/${project}/migration-tasks?limit=1000`);
   const t = (res.body.migration_tasks as Record<string, unknown>[]).find((x) => x.task_id === id);
-  return String(t?.error ?? '');
+  return String(t?.error_message ?? '');
 }
 
 export async function statsOf(env: ImportEnv, project: string, id: string) {
@@ -236,4 +242,19 @@ export async function rewriteAof(r: RedisServer): Promise<void> {
 export async function saveRdb(r: RedisServer): Promise<Buffer> {
   await r.cli('SAVE');
   return readFileSync(join(r.dir, 'dump.rdb'));
+}
+
+/** A dataset of `n` keys with `size` random bytes each (an RDB of about n × size bytes that LZF cannot shrink). */
+export async function populateBig(r: RedisServer, n: number, size: number): Promise<void> {
+  const c = new Redis({ host: r.host, port: r.port, password: r.password, lazyConnect: true });
+  await c.connect();
+  try {
+    for (let i = 0; i < n; i += 500) {
+      const p = c.pipeline();
+      for (let j = i; j < Math.min(n, i + 500); j++) p.set(`big:${j}`, bytes(j + 7, size));
+      await p.exec();
+    }
+  } finally {
+    c.disconnect();
+  }
 }
