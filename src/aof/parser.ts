@@ -68,6 +68,47 @@ function decimal(b: Buffer): number {
   return n;
 }
 
+/** Unparsed bytes past which the tail is checked to be RESP, and how much of it is kept for that. */
+const TAIL_CHECK_START = 64 * 1024;
+const TAIL_KEEP = 1024 * 1024;
+
+/** True when `b` can be the beginning of a RESP command (array of bulk strings) or of an annotation line. */
+export function respPrefix(b: Buffer): boolean {
+  if (b.length === 0 || b[0] === 0x23) return true;
+  let i = 0;
+  // Reads "<type><digits>\r\n" at i; returns the number, -1 if the input ends first, -2 if malformed.
+  const header = (type: number): number => {
+    if (i >= b.length) return -1;
+    if (b[i] !== type) return -2;
+    let n = 0;
+    let j = i + 1;
+    for (; j < b.length && b[j] !== 0x0d; j++) {
+      const d = b[j] - 0x30;
+      if (d < 0 || d > 9 || j - i > 12) return -2;
+      n = n * 10 + d;
+    }
+    if (j >= b.length) return -1;
+    if (j === i + 1) return -2;
+    if (j + 1 >= b.length) return -1;
+    if (b[j + 1] !== 0x0a) return -2;
+    i = j + 2;
+    return n;
+  };
+  const argc = header(0x2a);
+  if (argc < 0) return argc === -1;
+  for (let a = 0; a < argc; a++) {
+    const len = header(0x24);
+    if (len < 0) return len === -1;
+    i += len;
+    if (i >= b.length) return true;
+    if (b[i] !== 0x0d) return false;
+    if (i + 1 >= b.length) return true;
+    if (b[i + 1] !== 0x0a) return false;
+    i += 2;
+  }
+  return true;
+}
+
 export class AofParser {
   private mode: 'start' | 'rdb' | 'after-rdb' | 'resp' | 'ignore' = 'start';
   private ignored = 0;
@@ -84,6 +125,11 @@ export class AofParser {
   private annotations = 0;
   /** Input bytes received. */
   private fed = 0;
+  /** File offset after the last complete command (or annotation). */
+  private boundary = 0;
+  /** Chunks received since `boundary` (file offset of each), kept while they are within TAIL_KEEP of it. */
+  private recent: { at: number; buf: Buffer }[] = [];
+  private nextTailCheck = TAIL_CHECK_START;
 
   constructor(private readonly opts: AofParserOptions = {}) {}
 
@@ -117,6 +163,7 @@ export class AofParser {
       return [];
     }
     if (this.mode === 'after-rdb') return this.tail(chunk);
+    this.keep(chunk);
     this.resp.push(chunk);
     const out: Entry[] = [];
     this.drain(out);
@@ -135,8 +182,22 @@ export class AofParser {
       out.push(...this.rdb!.end());
     }
     let truncated: AofEnd['truncated'] = null;
-    const offset = this.respBase + this.resp.offset;
-    const left = this.mode === 'resp' ? this.fed - offset - this.ignored : 0;
+    let offset = this.respBase + this.resp.offset;
+    let left = this.mode === 'resp' ? this.fed - offset : 0;
+    if (left > 0) {
+      this.checkTail(true);
+      // Whole annotation lines at the very end (LF-only ones wait for a CR that never comes) are no truncation.
+      const tail = this.tailBytes();
+      let i = 0;
+      while (i < tail.length && tail[i] === 0x23) {
+        const nl = tail.indexOf(0x0a, i);
+        if (nl < 0) break;
+        i = nl + 1;
+        this.annotations++;
+      }
+      offset += i;
+      left -= i;
+    }
     if (left > 0) {
       if (!allowTruncated) {
         throw new AofError(
@@ -160,6 +221,16 @@ export class AofParser {
     return { entries: out, truncated, openTransaction, ignoredTail: this.ignored };
   }
 
+  /** Remembers a RESP chunk (by reference) while it may hold the start of the unparsed tail. */
+  private keep(chunk: Buffer): void {
+    while (this.recent.length && this.recent[0].at + this.recent[0].buf.length <= this.boundary)
+      this.recent.shift();
+    const at = this.fed - chunk.length;
+    const last = this.recent.length ? this.recent[this.recent.length - 1] : null;
+    if (last && last.at + last.buf.length - this.boundary >= TAIL_KEEP) return;
+    this.recent.push({ at, buf: chunk });
+  }
+
   private begin(buf: Buffer): Entry[] {
     const isRdb = RDB_MAGIC.every((c, i) => buf[i] === c) || VALKEY_MAGIC.every((c, i) => buf[i] === c);
     if (isRdb) {
@@ -168,6 +239,7 @@ export class AofParser {
       return this.feedRdb(buf);
     }
     this.mode = 'resp';
+    this.keep(buf);
     this.resp.push(buf);
     const out: Entry[] = [];
     this.drain(out);
@@ -195,6 +267,8 @@ export class AofParser {
       return [];
     }
     this.mode = 'resp';
+    this.boundary = this.respBase;
+    this.keep(chunk);
     this.resp.push(chunk);
     const out: Entry[] = [];
     this.drain(out);
@@ -210,11 +284,18 @@ export class AofParser {
         if (err instanceof RespProtocolError && this.skipAnnotation()) continue;
         throw this.corrupt(err instanceof RespProtocolError ? err.message : 'unreadable command', err);
       }
-      if (v === NEED_MORE) return;
-      if (!Array.isArray(v) || v.length === 0)
-        throw this.corrupt('expected a command (an array of bulk strings)');
-      for (const a of v)
-        if (!Buffer.isBuffer(a)) throw this.corrupt('a command argument is not a bulk string');
+      if (v === NEED_MORE) {
+        this.checkTail();
+        return;
+      }
+      const at = this.boundary;
+      this.boundary = this.respBase + this.resp.offset;
+      if (!Array.isArray(v) || v.length === 0) {
+        throw this.corrupt('expected a command (an array of bulk strings)', undefined, at);
+      }
+      for (const a of v) {
+        if (!Buffer.isBuffer(a)) throw this.corrupt('a command argument is not a bulk string', undefined, at);
+      }
       const argv = v as Buffer[];
       this.commands++;
       const name = argv[0];
@@ -251,20 +332,40 @@ export class AofParser {
     // The parser only stops here once a whole line is buffered, so the LF is present.
     const cut = nl < 0 ? rest.length : nl + 1;
     this.respBase += cut;
+    this.boundary = this.respBase + this.resp.offset;
     this.annotations++;
     this.resp.push(rest.subarray(cut));
     return true;
   }
 
-  private corrupt(why: string, cause?: unknown): AofError {
+  private corrupt(why: string, cause?: unknown, offset = this.respBase + this.resp.offset): AofError {
     return new AofError(
       'AOF_ERR_CORRUPT',
       `not a valid AOF: ${why}`,
-      {
-        file: this.opts.file,
-        offset: this.respBase + this.resp.offset,
-      },
+      { file: this.opts.file, offset },
       { cause },
     );
+  }
+
+  /**
+   * Bytes received after the last complete command must be the start of one (or of an annotation line): a stream
+   * that is not RESP (LF-only line endings, garbage) would otherwise wait for a CR forever and look "truncated".
+   * Checked once the unparsed tail passes 64 KiB and each time it doubles, and at the end.
+   */
+  private checkTail(force = false): void {
+    const len = this.fed - this.boundary;
+    if (!force && len < this.nextTailCheck) return;
+    this.nextTailCheck = Math.max(TAIL_CHECK_START, len * 2);
+    if (!respPrefix(this.tailBytes())) throw this.corrupt('not a RESP command', undefined, this.boundary);
+  }
+
+  /** Up to TAIL_KEEP bytes from the last command boundary. */
+  private tailBytes(): Buffer {
+    while (this.recent.length && this.recent[0].at + this.recent[0].buf.length <= this.boundary)
+      this.recent.shift();
+    if (!this.recent.length) return Buffer.alloc(0);
+    const first = this.recent[0];
+    const parts = [first.buf.subarray(this.boundary - first.at), ...this.recent.slice(1).map((r) => r.buf)];
+    return Buffer.concat(parts).subarray(0, TAIL_KEEP);
   }
 }

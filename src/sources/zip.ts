@@ -182,7 +182,12 @@ export async function* readZip(r: ByteReader, archive: string): AsyncGenerator<A
       );
     }
     const descriptor = (flags & FLAG_DESCRIPTOR) !== 0;
-    const known = !descriptor || sizes.compressed !== 0;
+    let known = !descriptor || sizes.compressed !== 0;
+    if (!known && method === METHOD_STORED) {
+      // An empty stored member is followed at once by its descriptor (signature, CRC 0, sizes 0).
+      const d = await r.peek(16);
+      if (d.length === 16 && d.readUInt32LE(0) === SIG_DESCRIPTOR && d.readUInt32LE(8) === 0) known = true;
+    }
     if (!known && method === METHOD_STORED) {
       throw new SourceError(
         'SOURCE_ERR_UNSUPPORTED_FORMAT',
