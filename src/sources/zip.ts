@@ -59,6 +59,7 @@ async function* inflateToEnd(
   r: ByteReader,
   what: string,
   counted: { compressed: number },
+  file: string,
 ): AsyncGenerator<Buffer> {
   const inf: InflateRaw = createInflateRaw({ chunkSize: 256 * 1024 });
   const out: Buffer[] = [];
@@ -72,7 +73,10 @@ async function* inflateToEnd(
     for (;;) {
       const chunk = await r.read(FEED);
       if (!chunk)
-        throw new SourceError('SOURCE_ERR_ARCHIVE', `input ended inside ${what}`, { offset: r.position });
+        throw new SourceError('SOURCE_ERR_ARCHIVE', `input ended inside ${what}`, {
+          file,
+          offset: r.position,
+        });
       fed += chunk.length;
       await new Promise<void>((resolve) => {
         inf.write(chunk, () => resolve());
@@ -85,6 +89,7 @@ async function* inflateToEnd(
           'SOURCE_ERR_ARCHIVE',
           `corrupt deflate data in ${what}: ${(failure as Error).message}`,
           {
+            file,
             offset: r.position,
           },
         );
@@ -103,7 +108,7 @@ async function* inflateToEnd(
   }
 }
 
-async function* inflateKnown(src: AsyncIterable<Buffer>, what: string): AsyncGenerator<Buffer> {
+async function* inflateKnown(src: AsyncIterable<Buffer>, what: string, file: string): AsyncGenerator<Buffer> {
   const inf = createInflateRaw({ chunkSize: 256 * 1024 });
   const out: Buffer[] = [];
   let failure: Error | null = null;
@@ -125,6 +130,7 @@ async function* inflateKnown(src: AsyncIterable<Buffer>, what: string): AsyncGen
       throw new SourceError(
         'SOURCE_ERR_ARCHIVE',
         `corrupt deflate data in ${what}: ${(failure as Error).message}`,
+        { file },
       );
     }
   };
@@ -206,10 +212,10 @@ export async function* readZip(r: ByteReader, archive: string): AsyncGenerator<A
     })();
     const counted = { compressed: 0 };
     const body: AsyncIterable<Buffer> = !known
-      ? inflateToEnd(r, what, counted)
+      ? inflateToEnd(r, what, counted, where.file)
       : method === METHOD_STORED
         ? raw
-        : inflateKnown(raw, what);
+        : inflateKnown(raw, what, where.file);
     // Iterated by hand so that a consumer that stops early does not close `body`: the rest is skipped below.
     const it = body[Symbol.asyncIterator]();
     const tracked = (async function* () {
