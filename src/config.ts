@@ -111,7 +111,7 @@ function s3Settings(env: Env): Config['s3'] {
   if (!accessKeyId !== !secretAccessKey) {
     throw new ConfigError(
       accessKeyId ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
-      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together (or neither, for the default AWS credential chain)',
+      'is missing: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or neither, for the default AWS credential chain)',
     );
   }
   return {
