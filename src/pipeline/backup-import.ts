@@ -206,10 +206,12 @@ class BackupImport {
             }
             continue;
           }
-          const piece = PIECE.test(m.baseName) || (order?.includes(m.baseName) ?? false);
-          if (!piece || file.manifest) {
-            // A plain member, or the object itself is one file of a set planned from a task-level manifest.
-            if (pass === 1) await this.applyMember(m, piece ? file.allowTruncated : true);
+          // Set ordering applies inside archives; an object that is itself one file (possibly gzipped) is applied
+          // where the task's plan put it.
+          const inArchive = m.name !== file.key;
+          const piece = inArchive && (PIECE.test(m.baseName) || (order?.includes(m.baseName) ?? false));
+          if (!piece) {
+            if (pass === 1) await this.applyMember(m, inArchive || file.allowTruncated);
             continue;
           }
           if (pass === 1) seen.add(m.baseName);
