@@ -150,6 +150,49 @@ async function* inflateKnown(src: AsyncIterable<Buffer>, what: string, file: str
   }
 }
 
+const DESCRIPTOR_SIG = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+
+/**
+ * A stored member whose size is only in its data descriptor (what a writer on a pipe, e.g. Python's zipfile,
+ * produces): its data ends where a descriptor signature is followed by sizes equal to the bytes seen so far. The
+ * reader is left at that descriptor.
+ */
+async function* storedToDescriptor(
+  r: ByteReader,
+  what: string,
+  file: string,
+  zip64: boolean,
+): AsyncGenerator<Buffer> {
+  const need = zip64 ? 24 : 16;
+  let n = 0; // data bytes before `carry`
+  let carry: Buffer = Buffer.alloc(0);
+  for (;;) {
+    const chunk = await r.read(FEED);
+    if (!chunk) {
+      throw new SourceError('SOURCE_ERR_ARCHIVE', `input ended inside ${what}`, { file, offset: r.position });
+    }
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    for (
+      let i = buf.indexOf(DESCRIPTOR_SIG);
+      i >= 0 && i + need <= buf.length;
+      i = buf.indexOf(DESCRIPTOR_SIG, i + 1)
+    ) {
+      const cs = zip64 ? Number(buf.readBigUInt64LE(i + 8)) : buf.readUInt32LE(i + 8);
+      const us = zip64 ? Number(buf.readBigUInt64LE(i + 16)) : buf.readUInt32LE(i + 12);
+      if (cs === n + i && us === cs) {
+        if (i > 0) yield buf.subarray(0, i);
+        r.unshift(buf.subarray(i));
+        return;
+      }
+    }
+    // The last need-1 bytes may start a descriptor not yet checkable: keep them for the next round.
+    const keep = Math.max(0, buf.length - (need - 1));
+    if (keep > 0) yield buf.subarray(0, keep);
+    n += keep;
+    carry = buf.subarray(keep);
+  }
+}
+
 export async function* readZip(r: ByteReader, archive: string): AsyncGenerator<ArchiveMember> {
   for (;;) {
     if (await r.atEnd()) return;
@@ -194,13 +237,6 @@ export async function* readZip(r: ByteReader, archive: string): AsyncGenerator<A
       const d = await r.peek(16);
       if (d.length === 16 && d.readUInt32LE(0) === SIG_DESCRIPTOR && d.readUInt32LE(8) === 0) known = true;
     }
-    if (!known && method === METHOD_STORED) {
-      throw new SourceError(
-        'SOURCE_ERR_UNSUPPORTED_FORMAT',
-        'a stored zip member without sizes in its local header cannot be streamed',
-        where,
-      );
-    }
     const what = `zip member ${name}`;
     let pulled = 0;
     let done = false;
@@ -212,7 +248,9 @@ export async function* readZip(r: ByteReader, archive: string): AsyncGenerator<A
     })();
     const counted = { compressed: 0 };
     const body: AsyncIterable<Buffer> = !known
-      ? inflateToEnd(r, what, counted, where.file)
+      ? method === METHOD_STORED
+        ? storedToDescriptor(r, what, where.file, zip64)
+        : inflateToEnd(r, what, counted, where.file)
       : method === METHOD_STORED
         ? raw
         : inflateKnown(raw, what, where.file);

@@ -173,7 +173,7 @@ export function mergeKeys(entries: Entry[]): MergedKey[] {
       if (e.value) apply(cur, e.value);
       out.push(cur);
     } else if (e.kind === 'chunk') {
-      if (!cur || !cur.key.equals(e.key)) throw new Error('chunk without its key entry');
+      if (!cur?.key.equals(e.key)) throw new Error('chunk without its key entry');
       apply(cur, e.value);
     }
   }

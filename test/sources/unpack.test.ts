@@ -1,5 +1,5 @@
 /**
- * Containers and format detection (src/sources): archives written by the real tools (tar, gzip, zip) are opened
+ * Containers and format detection (src/sources): archives written by the real tools (tar, gzip, Python's zipfile) are opened
  * into members whose bytes equal the originals, in every chunking of the archive; damaged containers give a
  * SourceError naming the archive.
  */
@@ -14,6 +14,7 @@ import { detectFormat, SourceError, unpack } from '../../src/sources/index.ts';
 import { bytes } from '../backup-import/support.ts';
 import { chunkIterable } from '../helpers/feed-chunked.ts';
 import { fixture } from '../helpers/rdb-fixtures.ts';
+import { makeZip } from '../helpers/zip.ts';
 
 interface Got {
   name: string;
@@ -109,40 +110,31 @@ describe('unpack: containers written by the real tools', () => {
     });
   }
 
-  for (const [label, args, descriptor] of [
-    ['zip to a file (sizes in the local headers)', 'zip -q -X -r OUT d deep', false],
-    ['zip to a pipe (data descriptors)', 'zip -q -X -r - d deep | cat > OUT', true],
-    ['stored zip to a pipe (data descriptors with sizes)', 'zip -q -0 -X -r - d deep | cat > OUT', true],
+  const zipFiles = (): [string, Buffer][] => [
+    ['d/dump.rdb', rdb],
+    ['d/notes.txt', Buffer.from('not a backup\n')],
+    ['d/appendonly.aof.manifest', manifest],
+    [longName, aof],
+  ];
+  for (const [label, opts] of [
+    ['zip to a file (sizes in the local headers)', {}],
+    ['zip to a pipe (deflated, data descriptors)', { pipe: true }],
+    ['zip to a pipe (stored, sizes only in the data descriptors)', { pipe: true, stored: true }],
+    ['zip64 to a pipe (deflated)', { pipe: true, zip64: true }],
+    ['zip64 to a pipe (stored)', { pipe: true, stored: true, zip64: true }],
   ] as const) {
     test(`${label}, every splitting`, async () => {
-      const dir = stage();
-      const out = join(dir, 'out.zip');
-      execFileSync('sh', ['-c', `cd ${dir} && ${args.replace('OUT', out)}`]);
-      const zip = execFileSync('cat', [out], { maxBuffer: 1 << 28 });
-      // Look at the first file member's flags: this test must cover what its label says.
-      const i = zip.indexOf('d/dump.rdb');
-      assert.equal(Boolean(zip.readUInt16LE(i - 30 + 6) & 8), descriptor);
-      for (const s of splittings(zip)) {
-        const got = (await members(s.chunks, 'c.zip')).filter((g) => !g.name.endsWith('/'));
-        const order = FILES.map((f) => got.findIndex((g) => g.name === `c.zip:${f}`));
-        assert.ok(
-          order.every((x) => x >= 0),
-          `${s.name}: ${got.map((g) => g.name).join(', ')}`,
-        );
-        expectMembers(
-          FILES.map((f) => got.find((g) => g.name === `c.zip:${f}`)!),
-          'c.zip',
-        );
-      }
+      const zip = makeZip(zipFiles(), opts);
+      // This test must cover what its label says.
+      assert.equal(Boolean(zip.readUInt16LE(6) & 8), Boolean((opts as { pipe?: boolean }).pipe));
+      for (const s of splittings(zip)) expectMembers(await members(s.chunks, 'c.zip'), 'c.zip');
     });
   }
 
   test('members not read, or read only in part, are skipped exactly (tar, zip with descriptors)', async () => {
     const dir = stage();
     const tar = execFileSync('tar', ['-cf', '-', '-C', dir, ...FILES], { maxBuffer: 1 << 28 });
-    const zip = execFileSync('sh', ['-c', `cd ${dir} && zip -q -X -r - d deep | cat`], {
-      maxBuffer: 1 << 28,
-    });
+    const zip = makeZip(zipFiles(), { pipe: true, stored: true });
     for (const [name, buf] of [
       ['x.tar', tar],
       ['x.zip', zip],
@@ -202,12 +194,11 @@ describe('unpack: detection and damage', () => {
     await assert.rejects(members([bad], 'bad.tar'), (e: unknown) => e instanceof SourceError);
   });
 
-  test('a zip cut inside a deflated member with a data descriptor; a corrupt deflate stream', async () => {
-    const dir = stage();
-    const zip = execFileSync('sh', ['-c', `cd ${dir} && zip -q -X - d/dump.rdb | cat`], {
-      maxBuffer: 1 << 28,
-    });
+  test('a zip cut inside a member with a data descriptor (deflated, stored); a corrupt deflate stream', async () => {
+    const zip = makeZip([['d/dump.rdb', rdb]], { pipe: true });
     await expectArchiveError([zip.subarray(0, 20_000)], 'cut.zip');
+    const stored = makeZip([['d/dump.rdb', rdb]], { pipe: true, stored: true });
+    await expectArchiveError([stored.subarray(0, 20_000)], 'cut-stored.zip');
     const bad = Buffer.from(zip);
     for (let i = 200; i < 400; i++) bad[i] ^= 0x5a;
     await assert.rejects(
