@@ -133,7 +133,8 @@ class BackupImport {
       this.stopStats();
       await this.sample();
       if (this.signal.aborted) {
-        this.stats({ isMigrating: false, ...this.rates() });
+        // is_migrating turns false with the status change (the task service), never before it.
+        this.stats(this.rates());
         await this.ctx.log(
           'INFO',
           'IMPORT_STOPPED',
@@ -142,7 +143,7 @@ class BackupImport {
         return;
       }
       const w = this.writer.status();
-      this.stats({ fullMigrationProgress: '100', isMigrating: false, ...this.rates() });
+      this.stats({ fullMigrationProgress: '100', ...this.rates() });
       await this.ctx.log(
         'INFO',
         'IMPORT_FINISHED',

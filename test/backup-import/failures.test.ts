@@ -21,6 +21,7 @@ import {
   populate,
   populateBig,
   saveRdb,
+  showTask,
   startImportEnv,
   statsOf,
   targetOf,
@@ -230,6 +231,24 @@ describe('backup import: stop and broken connections', () => {
     try {
       const p = freshProject();
       const id = await createImport(env, p, b, ['big.rdb'], targetOf(t));
+      // Stats read while it runs: progress only grows, within 0–100, and says migrating while it runs.
+      const seen: number[] = [];
+      for (;;) {
+        const task = await showTask(env, p, id);
+        const s = await statsOf(env, p, id);
+        if (task.status !== 'MIGRATING') break;
+        seen.push(Number(s.full_migration_progress));
+        // (A task still queued for a runner is not migrating yet.)
+        if (seen.at(-1)! > 0) assert.equal(s.is_migrating, true);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(seen.length > 0);
+      for (let i = 1; i < seen.length; i++)
+        assert.ok(seen[i] >= seen[i - 1], `progress went back: ${seen.join(' ')}`);
+      assert.ok(
+        seen.every((x) => x >= 0 && x < 100),
+        seen.join(' '),
+      );
       await assertSucceeded(env, p, id, 3000);
       assert.ok(proxy.cuts - cuts0 >= 5, `only ${proxy.cuts - cuts0} cuts`);
       const resumed = (await logsOf(env, p, id)).filter((l) => l.log_code === 'WARN_SOURCE_RESUMED');

@@ -99,11 +99,12 @@ after(async () => {
 });
 
 describe('backup import: RDB', () => {
-  test('an RDB written by redis-server: every key, value and TTL equal to the source', async () => {
+  test('an RDB written by redis-server into a password-protected target: every key, value and TTL equal', async () => {
     const src = await startRedis();
     servers.push(src);
     await populate(src, 'r');
-    const t = await target();
+    const t = await startRedis({ password: 'Tgt-pass-1' });
+    servers.push(t);
     const { p, id } = await importInto(targetOf(t), { 'backups/2026/dump.rdb': await saveRdb(src) });
     await assertSucceeded(env, p, id, await keyCount(src));
     await assertSameData(src, t);
