@@ -193,6 +193,14 @@ export class S3Store implements ObjectStore {
               { abortSignal: opts.signal },
             );
             body = res.Body as Readable;
+            if (from > 0 && !res.ContentRange?.startsWith(`bytes ${from}-`)) {
+              // A server that ignores Range would send the object from its start again.
+              throw new SourceError(
+                'SOURCE_ERR_READ',
+                `the server did not honour a ranged read of "${key}" from byte ${from} (Content-Range: ${res.ContentRange ?? 'none'})`,
+                { bucket: store.bucket, file: key, offset: from },
+              );
+            }
             if (info.etag && res.ETag && res.ETag !== info.etag) {
               throw new SourceError(
                 'SOURCE_ERR_CHANGED',
