@@ -5,6 +5,10 @@
  * give exactly the source's data.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { assertSameData, dataOf } from '../helpers/compare.ts';
@@ -257,6 +261,32 @@ describe('backup import: stop and broken connections', () => {
         resumed[0].message,
         /^big\.rdb: read interrupted at byte \d+ \(.*\); resuming from there\.$/,
       );
+    } finally {
+      proxy.cutEvery = 0;
+    }
+    await assertSameData(bigSrc, t);
+  });
+
+  test('cuts inside a tar.gz: the resumed bytes continue the gzip stream; a README member is skipped with a WARN', async () => {
+    const proxy = env.proxy!;
+    const dir = mkdtempSync(join(tmpdir(), 'dcs-cut-tgz-'));
+    writeFileSync(join(dir, 'README.txt'), 'nightly backup\n');
+    writeFileSync(join(dir, 'dump.rdb'), bigRdb);
+    const tgz = execFileSync('tar', ['-czf', '-', '-C', dir, 'README.txt', 'dump.rdb'], {
+      maxBuffer: 1 << 28,
+    });
+    const b = await bucketWith(env, { 'nightly.tar.gz': tgz });
+    const t = await target();
+    const cuts0 = proxy.cuts;
+    proxy.cutEvery = 700 * 1024;
+    try {
+      const p = freshProject();
+      const id = await createImport(env, p, b, ['nightly.tar.gz'], targetOf(t));
+      await assertSucceeded(env, p, id, 3000);
+      assert.ok(proxy.cuts - cuts0 >= 3, `only ${proxy.cuts - cuts0} cuts`);
+      const logs = await logsOf(env, p, id);
+      const skipped = logs.find((l) => l.log_code === 'WARN_MEMBER_SKIPPED');
+      assert.equal(skipped?.message, 'nightly.tar.gz:README.txt: not a backup format, skipped.');
     } finally {
       proxy.cutEvery = 0;
     }
