@@ -46,7 +46,8 @@ export interface Op {
   asking: boolean;
   /**
    * Called with one reply per command once the last one arrived. Returning 'lost' makes the connection treat this
-   * op and every later one as unacknowledged (socket dropped, ops handed to onLost).
+   * op and every later one as unacknowledged (socket dropped, ops handed to onLost). The array is only valid during
+   * the call (single replies come in a reused array).
    */
   done(replies: RespValue[], conn: NodeConnection): undefined | 'lost';
 }
@@ -56,8 +57,12 @@ interface InFlight {
   /** Replies of injected SELECT/ASKING still to skip. */
   skip: number;
   injectedError: RespError | null;
-  replies: RespValue[];
+  /** Replies so far of a multi-command op (null until its first reply). */
+  replies: RespValue[] | null;
 }
+
+/** Carries the reply of a single-command op to `done` without an array per reply. */
+const ONE: RespValue[] = [null];
 
 const SELECT = Buffer.from('SELECT');
 const ASKING = Buffer.from('ASKING');
@@ -302,7 +307,6 @@ export class NodeConnection {
     let size = 0;
     let db = this.db;
     let commands = 0;
-    const records: InFlight[] = [];
     for (const op of ops) {
       let skip = 0;
       if (op.db >= 0 && op.db !== db) {
@@ -316,7 +320,7 @@ export class NodeConnection {
       }
       size += op.bytes;
       commands += op.cmds.length + skip;
-      records.push({ op, skip, injectedError: null, replies: [] });
+      this.inflight.push({ op, skip, injectedError: null, replies: null });
     }
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
@@ -330,7 +334,6 @@ export class NodeConnection {
       for (const c of op.cmds) off = writeCommand(buf, off, c);
     }
     this.db = db;
-    for (const r of records) this.inflight.push(r);
     this.stats.writes++;
     this.stats.commands += commands;
     this.stats.bytes += size;
@@ -359,19 +362,28 @@ export class NodeConnection {
         if (reply instanceof RespError && !rec.injectedError) rec.injectedError = reply;
         continue;
       }
-      rec.replies.push(reply);
-      if (rec.replies.length < rec.op.cmds.length) continue;
+      let replies: RespValue[];
+      const n = rec.op.cmds.length;
+      if (n === 1) {
+        ONE[0] = reply;
+        replies = ONE;
+      } else {
+        if (rec.replies === null) rec.replies = [];
+        rec.replies.push(reply);
+        if (rec.replies.length < n) continue;
+        replies = rec.replies;
+      }
       this.head++;
       if (this.head > 1024 && this.head * 2 > this.inflight.length) {
         this.inflight = this.inflight.slice(this.head);
         this.head = 0;
       }
-      const replies = rec.injectedError ? rec.replies.map(() => rec.injectedError as RespError) : rec.replies;
+      if (rec.injectedError) replies = replies.map(() => rec.injectedError as RespError);
       if (rec.injectedError) this.db = -1; // unknown after a failed SELECT: force SELECT next time
       if (rec.op.done(replies, this) === 'lost') {
         // Put the op back in front so it is handed over with the rest, then drop the socket.
         this.head--;
-        this.inflight[this.head] = { op: rec.op, skip: 0, injectedError: null, replies: [] };
+        this.inflight[this.head] = { op: rec.op, skip: 0, injectedError: null, replies: null };
         this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
         return;
       }

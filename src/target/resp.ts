@@ -41,8 +41,14 @@ function digits(n: number): number {
   return d;
 }
 
+/** Byte length of a string argument: its length when ASCII (protocol words, numbers), else its UTF-8 size. */
+function strLen(a: string): number {
+  for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) > 0x7f) return Buffer.byteLength(a);
+  return a.length;
+}
+
 function argLen(a: RespArg): number {
-  return typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+  return typeof a === 'string' ? strLen(a) : a.length;
 }
 
 /** Encoded size of one command in bytes. */
@@ -79,8 +85,15 @@ export function writeCommand(buf: Buffer, off: number, argv: Argv): number {
     off = writeInt(buf, off, n);
     buf[off++] = 0x0d;
     buf[off++] = 0x0a;
-    if (typeof a === 'string') off += buf.write(a, off, 'utf8');
-    else off += a.copy(buf, off);
+    if (typeof a !== 'string') {
+      if (n < 48) for (let i = 0; i < n; i++) buf[off + i] = a[i];
+      else buf.set(a, off);
+      off += n;
+    } else if (n === a.length) {
+      // ASCII: byte by byte is cheaper than a native write call for these short words.
+      for (let i = 0; i < n; i++) buf[off + i] = a.charCodeAt(i);
+      off += n;
+    } else off += buf.write(a, off, 'utf8');
     buf[off++] = 0x0d;
     buf[off++] = 0x0a;
   }
@@ -288,6 +301,8 @@ export class RespParser {
         }
         case 0x2b: // '+'
           this.pos = end + 2;
+          // The reply of nearly every write: no string to build.
+          if (end === start + 3 && this.buf[start + 1] === 0x4f && this.buf[start + 2] === 0x4b) return 'OK';
           return asciiLine(this.buf, start + 1, end);
         case 0x2d: // '-'
           this.pos = end + 2;

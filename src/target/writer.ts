@@ -145,13 +145,59 @@ interface WOp extends Op {
   onReply: ((reply: RespValue) => void) | null;
 }
 
+type ReplyHandler = (op: WOp, replies: RespValue[], conn: NodeConnection) => undefined | 'lost';
+
+/** Ops are instances of one class: a single object shape, and `done` needs no closure per op. */
+class WriterOp implements WOp {
+  db: number;
+  asking = false;
+  node: string | null;
+  unit: Unit | null = null;
+  items = 0;
+  id: StreamId | undefined = undefined;
+  group: Buffer | undefined = undefined;
+  attempts = 0;
+  resent = false;
+  busy: 'skip' | 'fail' | null = null;
+  reserved = false;
+  txAddr: string | null = null;
+  label = '';
+  onReply: ((reply: RespValue) => void) | null = null;
+
+  constructor(
+    private readonly handler: ReplyHandler,
+    readonly cmds: Argv[],
+    readonly bytes: number,
+    db: number,
+    readonly slot: number,
+    node: string | null,
+    public kind: OpKind,
+  ) {
+    this.db = db;
+    this.node = node;
+  }
+
+  done(replies: RespValue[], conn: NodeConnection): undefined | 'lost' {
+    return this.handler(this, replies, conn);
+  }
+}
+
 function isWOp(op: Op): op is WOp {
-  return 'unit' in op;
+  return op instanceof WriterOp;
 }
 
 interface Gate {
   open(): boolean;
 }
+
+/** Marks "not handled by restoreFast". */
+const NOT_FAST = Symbol('NOT_FAST');
+/** Protocol words of RESTORE, encoded once. */
+const RESTORE = Buffer.from('RESTORE');
+const REPLACE = Buffer.from('REPLACE');
+const ABSTTL = Buffer.from('ABSTTL');
+const FREQ = Buffer.from('FREQ');
+const IDLETIME = Buffer.from('IDLETIME');
 
 const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
 /** Keyless commands of a stream that must reach every master of a cluster. */
@@ -270,7 +316,11 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private recoveries = new Set<Promise<void>>();
   /** Ops waiting for their node's connection to open, per address. */
   private opening = new Map<string, WOp[]>();
-  private changed: { promise: Promise<void>; resolve: () => void };
+  /** Resolved by `wake()`; created only when someone waits (acks are frequent, waiters are not). */
+  private changed: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly handler: ReplyHandler = (op, replies, conn) => this.onReplies(op, replies, conn);
+  /** RESTORE … REPLACE (3.0+). */
+  private readonly replaceOk: boolean;
   private commandTable: Map<string, KeySpec> | null = null;
 
   private constructor(
@@ -290,7 +340,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       createConsumer: at(6, 2),
       hashFieldTtl: caps.hashFieldTtl,
     };
-    this.changed = this.newChanged();
+    this.replaceOk = atLeast(caps.version, 3, 0);
   }
 
   /** Connects, authenticates, detects version and cluster topology. Rejects with a TargetError. */
@@ -381,9 +431,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
     for (const e of entries) {
       if (e.kind !== 'command' && this.cmdGroups.length) await this.sendCommands();
       switch (e.kind) {
-        case 'key':
-          await this.writeKey(e);
+        case 'key': {
+          // Most keys are one RESTORE admitted at once: no promise unless the bounds make us wait.
+          const p = this.restoreFast(e);
+          if (p === NOT_FAST) await this.writeKey(e);
+          else if (p) await p;
           break;
+        }
         case 'chunk':
           await this.writeChunk(e);
           break;
@@ -416,7 +470,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     for (;;) {
       this.check();
       if (this.counters.inflightCommands === 0 && this.recoveries.size === 0) return;
-      await this.changed.promise;
+      await this.waitChange();
     }
   }
 
@@ -479,6 +533,45 @@ export class TargetWriter implements Statusable<WriterStatus> {
     return d;
   }
 
+  /**
+   * The common case of `writeKey` without an async frame: a dump this target restores with REPLACE (overwrite
+   * policy), no big key open. Returns NOT_FAST to take the general path, else what `dispatch` returned.
+   */
+  private restoreFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
+    if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null) return NOT_FAST;
+    if (this.current !== null && this.current.open && !this.current.ignoreChunks) return NOT_FAST;
+    const caps = this.capabilities;
+    if (!caps.restoreAbsTtl && e.expireAt > 0) return NOT_FAST;
+    if (e.expireAt > 0 && e.expireAt <= Date.now()) return NOT_FAST;
+    const dump = this.usableDump(e);
+    if (!dump) return NOT_FAST;
+    this.current = null;
+    const db = this.mapDb(e.db, e.key);
+    const unit = this.newUnit(e, db);
+    unit.ignoreChunks = true;
+    let argv: Argv;
+    if (!caps.restoreAbsTtl) argv = ['RESTORE', e.key, '0', dump, 'REPLACE'];
+    else if (e.expireAt > 0) {
+      if (e.freq >= 0) argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, FREQ, String(e.freq)];
+      else if (e.idle >= 0)
+        argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, IDLETIME, String(e.idle)];
+      else argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL];
+    } else if (e.freq >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, FREQ, String(e.freq)];
+    else if (e.idle >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, IDLETIME, String(e.idle)];
+    else argv = [RESTORE, e.key, '0', dump, REPLACE];
+    const op = this.op([argv], unit.slot, null, 'restore', db);
+    op.unit = unit;
+    const p = this.dispatch(op);
+    if (p) return p.then(() => this.afterRestore(unit, e.more));
+    this.afterRestore(unit, e.more);
+    return undefined;
+  }
+
+  private afterRestore(unit: Unit, more: boolean): void {
+    this.closeUnit(unit);
+    this.current = more ? unit : null;
+  }
+
   private async writeKey(e: KeyEntry): Promise<void> {
     if (this.current?.open && !this.current.ignoreChunks) {
       throw this.fail(
@@ -505,7 +598,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (e.expireAt > 0 && !caps.restoreAbsTtl) ttl = Math.max(1, e.expireAt - now);
       const argv: (Buffer | string)[] = ['RESTORE', e.key, String(ttl), dump];
       const policy = this.o.onConflict;
-      const replaceOk = atLeast(caps.version, 3, 0);
+      const replaceOk = this.replaceOk;
       if (policy === 'overwrite') {
         if (replaceOk) argv.push('REPLACE');
         else await this.dispatch(this.keyOp(unit, { argv: ['DEL', e.key], kind: 'first', items: 0 }));
@@ -761,37 +854,18 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   // ---- ops and dispatch ----
 
-  private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind): WOp {
+  private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind, db?: number): WOp {
     let bytes = 0;
-    for (const c of cmds) bytes += commandSize(c);
-    const op: WOp = {
-      cmds,
-      bytes,
-      db: this.capabilities.cluster ? -1 : 0,
-      asking: false,
-      slot,
-      node,
-      unit: null,
-      kind,
-      items: 0,
-      attempts: 0,
-      resent: false,
-      busy: null,
-      reserved: false,
-      txAddr: null,
-      label: '',
-      onReply: null,
-      done: (replies, conn) => this.onReplies(op, replies, conn),
-    };
-    return op;
+    for (let i = 0; i < cmds.length; i++) bytes += commandSize(cmds[i]);
+    const cluster = this.capabilities.cluster;
+    return new WriterOp(this.handler, cmds, bytes, cluster ? -1 : (db ?? 0), slot, node, kind);
   }
 
   private keyOp(
     unit: Unit,
     c: { argv: Argv; kind: CommandKind; items: number; id?: StreamId; group?: Buffer },
   ): WOp {
-    const op = this.op([c.argv], unit.slot, null, c.kind);
-    op.db = this.capabilities.cluster ? -1 : unit.db;
+    const op = this.op([c.argv], unit.slot, null, c.kind, unit.db);
     op.unit = unit;
     op.items = c.items;
     op.id = c.id;
@@ -822,7 +896,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private async dispatchLater(op: WOp): Promise<void> {
     while (!this.room(op)) {
       this.check();
-      await this.changed.promise;
+      await this.waitChange();
     }
     this.admit(op);
   }
@@ -897,16 +971,20 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   private wake(): void {
     const prev = this.changed;
-    this.changed = this.newChanged();
+    if (!prev) return;
+    this.changed = null;
     prev.resolve();
   }
 
-  private newChanged(): { promise: Promise<void>; resolve: () => void } {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    return { promise, resolve };
+  private waitChange(): Promise<void> {
+    if (!this.changed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.changed = { promise, resolve };
+    }
+    return this.changed.promise;
   }
 
   /** Records the first failure; later writes and flush reject with it. */
