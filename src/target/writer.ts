@@ -539,7 +539,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
    */
   private restoreFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
     if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null) return NOT_FAST;
-    if (this.current !== null && this.current.open && !this.current.ignoreChunks) return NOT_FAST;
+    if (this.current?.open && !this.current.ignoreChunks) return NOT_FAST;
     const caps = this.capabilities;
     if (!caps.restoreAbsTtl && e.expireAt > 0) return NOT_FAST;
     if (e.expireAt > 0 && e.expireAt <= Date.now()) return NOT_FAST;
@@ -552,7 +552,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
     let argv: Argv;
     if (!caps.restoreAbsTtl) argv = ['RESTORE', e.key, '0', dump, 'REPLACE'];
     else if (e.expireAt > 0) {
-      if (e.freq >= 0) argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, FREQ, String(e.freq)];
+      if (e.freq >= 0)
+        argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, FREQ, String(e.freq)];
       else if (e.idle >= 0)
         argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, IDLETIME, String(e.idle)];
       else argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL];
