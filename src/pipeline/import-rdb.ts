@@ -5,6 +5,8 @@
 import { RdbParser } from '../rdb/index.ts';
 import type { TargetWriter } from '../target/index.ts';
 
+const PARSE_SLICE = 128 * 1024;
+
 export interface ImportProgress {
   /** Bytes of the RDB consumed so far. */
   bytes: number;
@@ -64,8 +66,12 @@ export async function importRdb(
       completed = false;
       break;
     }
-    const entries = parser.write(chunk);
-    if (entries.length) await writer.write(entries);
+    // Parsed in slices so the target keeps work queued while the next slice is decoded: a whole 1 MiB chunk
+    // yields more keys than the writer keeps in flight, and decoding it at once would leave the target idle.
+    for (let at = 0; at < chunk.length; at += PARSE_SLICE) {
+      const entries = parser.write(chunk.subarray(at, Math.min(chunk.length, at + PARSE_SLICE)));
+      if (entries.length) await writer.write(entries);
+    }
     if (opts.onProgress && performance.now() - last >= every) {
       last = performance.now();
       opts.onProgress(progress());

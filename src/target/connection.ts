@@ -40,6 +40,11 @@ export interface Op {
   cmds: Argv[];
   /** Sum of commandSize(cmds). */
   bytes: number;
+  /**
+   * The RESP bytes of `cmds` when encoded up front (then `cmds` only names the command(s) and gives their count):
+   * written as they are, and without a copy when consecutive ops' bytes are consecutive in memory.
+   */
+  wire: Buffer | null;
   /** Db the op must run in; -1 when any db will do. */
   db: number;
   /** Prefix the op with ASKING (cluster ASK redirect). */
@@ -66,8 +71,11 @@ const ONE: RespValue[] = [null];
 
 const SELECT = Buffer.from('SELECT');
 const ASKING = Buffer.from('ASKING');
-/** A batch is written once it reaches this size even if more ops are queued in the same tick. */
-const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * A batch is written as soon as it reaches this size, without waiting for the end of the tick: the target starts
+ * on it while the producer goes on decoding (waiting for the tick end left the target idle while we produced).
+ */
+const BATCH_MAX_BYTES = 256 * 1024;
 
 export interface ConnectionStats {
   writes: number;
@@ -134,6 +142,7 @@ export class NodeConnection {
       this.send({
         cmds: [argv],
         bytes: commandSize(argv),
+        wire: null,
         db,
         asking: false,
         done: (replies) => {
@@ -307,6 +316,9 @@ export class NodeConnection {
     let size = 0;
     let db = this.db;
     let commands = 0;
+    // One run of back-to-back pre-encoded ops is written as a view of their bytes (no copy).
+    let run: Buffer | null = ops[0].wire;
+    let runEnd = run ? run.byteOffset + run.length : 0;
     for (const op of ops) {
       let skip = 0;
       if (op.db >= 0 && op.db !== db) {
@@ -321,17 +333,30 @@ export class NodeConnection {
       size += op.bytes;
       commands += op.cmds.length + skip;
       this.inflight.push({ op, skip, injectedError: null, replies: null });
+      if (run !== null && op !== ops[0]) {
+        const w = op.wire;
+        if (skip === 0 && w !== null && w.buffer === run.buffer && w.byteOffset === runEnd)
+          runEnd += w.length;
+        else run = null;
+      } else if (run !== null && skip > 0) run = null;
     }
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    db = this.db;
-    for (const op of ops) {
-      if (op.db >= 0 && op.db !== db) {
-        off = writeCommand(buf, off, [SELECT, String(op.db)]);
-        db = op.db;
+    let buf: Buffer;
+    if (run !== null) buf = Buffer.from(run.buffer, run.byteOffset, runEnd - run.byteOffset);
+    else {
+      buf = Buffer.allocUnsafe(size);
+      let off = 0;
+      db = this.db;
+      for (const op of ops) {
+        if (op.db >= 0 && op.db !== db) {
+          off = writeCommand(buf, off, [SELECT, String(op.db)]);
+          db = op.db;
+        }
+        if (op.asking) off = writeCommand(buf, off, [ASKING]);
+        if (op.wire !== null) {
+          buf.set(op.wire, off);
+          off += op.wire.length;
+        } else for (const c of op.cmds) off = writeCommand(buf, off, c);
       }
-      if (op.asking) off = writeCommand(buf, off, [ASKING]);
-      for (const c of op.cmds) off = writeCommand(buf, off, c);
     }
     this.db = db;
     this.stats.writes++;

@@ -33,8 +33,13 @@ const CRLF_LEN = 2;
 
 /** Decimal digits of a non-negative safe integer. */
 function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  let d = 4;
+  n = Math.floor(n / 10000);
+  while (n >= 1) {
     n = Math.floor(n / 10);
     d++;
   }
@@ -62,9 +67,22 @@ export function commandSize(argv: Argv): number {
 }
 
 function writeInt(buf: Buffer, off: number, n: number): number {
+  if (n < 10) {
+    buf[off] = 0x30 + n;
+    return off + 1;
+  }
   const d = digits(n);
   let end = off + d;
   const stop = off;
+  if (n < 0x80000000) {
+    do {
+      end--;
+      const q = (n / 10) | 0;
+      buf[end] = 0x30 + n - q * 10;
+      n = q;
+    } while (end > stop);
+    return off + d;
+  }
   do {
     end--;
     buf[end] = 0x30 + (n % 10);
@@ -106,6 +124,31 @@ export function encodeCommand(argv: Argv): Buffer {
   writeCommand(buf, 0, argv);
   return buf;
 }
+
+/**
+ * Commands encoded up front into 1 MiB slabs, back to back: consecutive commands are consecutive bytes, so a
+ * connection can write a run of them as one view without copying (see connection.ts). A slab lives as long as a
+ * command encoded in it is held (until its reply).
+ */
+export class CommandSlab {
+  private slab: Buffer = Buffer.alloc(0);
+  private off = 0;
+
+  /** The RESP bytes of `argv` (a view of the current slab, or a Buffer of its own when large). */
+  encode(argv: Argv): Buffer {
+    const size = commandSize(argv);
+    if (size > COMMAND_SLAB_BYTES >> 4) return encodeCommand(argv);
+    if (this.off + size > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(COMMAND_SLAB_BYTES);
+      this.off = 0;
+    }
+    const at = this.off;
+    this.off = writeCommand(this.slab, at, argv);
+    return this.slab.subarray(at, this.off);
+  }
+}
+
+const COMMAND_SLAB_BYTES = 1 << 20;
 
 /** Many commands in one sized Buffer (one allocation). `size` may be passed when the caller already summed it. */
 export function encodeCommands(cmds: readonly Argv[], size?: number): Buffer {

@@ -18,7 +18,7 @@ import { printableKey } from '../errors.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
-import { type Argv, commandSize, RespError, type RespValue } from './resp.ts';
+import { type Argv, CommandSlab, commandSize, RespError, type RespValue } from './resp.ts';
 import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
 import {
   type KeySpec,
@@ -54,7 +54,7 @@ export interface TargetOptions {
 export const TARGET_DEFAULTS = {
   onConflict: 'overwrite',
   maxInflightBytes: 64 * 1024 * 1024,
-  maxInflightCommands: 10_000,
+  maxInflightCommands: 20_000,
   bigValueChunkBytes: 1024 * 1024,
   connectTimeoutMs: 10_000,
   commandTimeoutMs: 60_000,
@@ -124,6 +124,8 @@ type OpKind = CommandKind | 'restore' | 'tx' | 'broadcast' | 'control';
 interface WOp extends Op {
   /** Slot to route by; -1 when `node` is fixed. */
   slot: number;
+  /** Key of a unit-less op (a plain RESTORE), for error messages. */
+  key: Buffer | null;
   node: string | null;
   unit: Unit | null;
   kind: OpKind;
@@ -151,6 +153,9 @@ type ReplyHandler = (op: WOp, replies: RespValue[], conn: NodeConnection) => und
 class WriterOp implements WOp {
   db: number;
   asking = false;
+  wire: Buffer | null = null;
+  /** Key of a unit-less op (a plain RESTORE), for error messages. */
+  key: Buffer | null = null;
   node: string | null;
   unit: Unit | null = null;
   items = 0;
@@ -197,6 +202,8 @@ const RESTORE = Buffer.from('RESTORE');
 const REPLACE = Buffer.from('REPLACE');
 const ABSTTL = Buffer.from('ABSTTL');
 const FREQ = Buffer.from('FREQ');
+/** `cmds` of a pre-encoded RESTORE op: names the command and counts one reply (its bytes are in `wire`). */
+const RESTORE_CMDS: Argv[] = [[RESTORE]];
 const IDLETIME = Buffer.from('IDLETIME');
 
 const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
@@ -321,6 +328,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private readonly handler: ReplyHandler = (op, replies, conn) => this.onReplies(op, replies, conn);
   /** RESTORE … REPLACE (3.0+). */
   private readonly replaceOk: boolean;
+  /** Where RESTOREs of the fast path are encoded (their dump is not held once encoded). */
+  private readonly wire = new CommandSlab();
   private commandTable: Map<string, KeySpec> | null = null;
 
   private constructor(
@@ -534,11 +543,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   /**
-   * The common case of `writeKey` without an async frame: a dump this target restores with REPLACE (overwrite
-   * policy), no big key open. Returns NOT_FAST to take the general path, else what `dispatch` returned.
+   * The common case of `writeKey` without an async frame and without a Unit: a whole dump this target restores
+   * with REPLACE (overwrite policy), no big key open. The RESTORE is encoded at once into the writer's command
+   * slab; its op keeps only those bytes (resent as they are after a loss: RESTORE … REPLACE is idempotent) and
+   * counts the key when acknowledged. Returns NOT_FAST to take the general path, else what `dispatch` returned.
    */
   private restoreFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
-    if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null) return NOT_FAST;
+    if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null || e.more) return NOT_FAST;
     if (this.current?.open && !this.current.ignoreChunks) return NOT_FAST;
     const caps = this.capabilities;
     if (!caps.restoreAbsTtl && e.expireAt > 0) return NOT_FAST;
@@ -547,8 +558,6 @@ export class TargetWriter implements Statusable<WriterStatus> {
     if (!dump) return NOT_FAST;
     this.current = null;
     const db = this.mapDb(e.db, e.key);
-    const unit = this.newUnit(e, db);
-    unit.ignoreChunks = true;
     let argv: Argv;
     if (!caps.restoreAbsTtl) argv = ['RESTORE', e.key, '0', dump, 'REPLACE'];
     else if (e.expireAt > 0) {
@@ -560,17 +569,20 @@ export class TargetWriter implements Statusable<WriterStatus> {
     } else if (e.freq >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, FREQ, String(e.freq)];
     else if (e.idle >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, IDLETIME, String(e.idle)];
     else argv = [RESTORE, e.key, '0', dump, REPLACE];
-    const op = this.op([argv], unit.slot, null, 'restore', db);
-    op.unit = unit;
-    const p = this.dispatch(op);
-    if (p) return p.then(() => this.afterRestore(unit, e.more));
-    this.afterRestore(unit, e.more);
-    return undefined;
-  }
-
-  private afterRestore(unit: Unit, more: boolean): void {
-    this.closeUnit(unit);
-    this.current = more ? unit : null;
+    const wire = this.wire.encode(argv);
+    const slot = caps.cluster ? keySlot(e.key) : 0;
+    const op = new WriterOp(
+      this.handler,
+      RESTORE_CMDS,
+      wire.length,
+      caps.cluster ? -1 : db,
+      slot,
+      null,
+      'restore',
+    );
+    op.wire = wire;
+    op.key = e.key;
+    return this.dispatch(op);
   }
 
   private async writeKey(e: KeyEntry): Promise<void> {
@@ -1003,8 +1015,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private whereOf(op: WOp, node?: string): { node: string; db?: number; key?: string } {
     return {
       node: node ?? this.addrFor(op),
-      db: op.unit ? op.unit.db : undefined,
-      key: op.unit ? printableKey(op.unit.key) : undefined,
+      db: op.unit ? op.unit.db : op.key ? Math.max(op.db, 0) : undefined,
+      key: op.unit ? printableKey(op.unit.key) : op.key ? printableKey(op.key) : undefined,
     };
   }
 
@@ -1094,7 +1106,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (op.kind === 'first' || op.kind === 'restore') u.firstAcked = true;
       else if (op.kind === 'rpush') u.listAcked += op.items;
       this.maybeCountKey(u);
-    }
+    } else if (op.kind === 'restore') this.counters.keys++;
     if (this.gates.length) this.gates = this.gates.filter((g) => !g.open());
     this.wake();
     return undefined;
