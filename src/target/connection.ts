@@ -41,10 +41,12 @@ export interface Op {
   /** Sum of commandSize(cmds). */
   bytes: number;
   /**
-   * The RESP bytes of `cmds` when encoded up front (then `cmds` only names the command(s) and gives their count):
-   * written as they are, and without a copy when consecutive ops' bytes are consecutive in memory.
+   * When `cmds` were encoded up front, their RESP bytes are `wire[wireAt, wireAt + bytes)` (then `cmds` only names
+   * the command(s) and gives their count): written as they are, and without a copy when consecutive ops' bytes
+   * are consecutive in the same buffer.
    */
   wire: Buffer | null;
+  wireAt: number;
   /** Db the op must run in; -1 when any db will do. */
   db: number;
   /** Prefix the op with ASKING (cluster ASK redirect). */
@@ -93,7 +95,8 @@ export class NodeConnection {
   private parser = new RespParser();
   private queue: Op[] = [];
   private queuedBytes = 0;
-  private inflight: InFlight[] = [];
+  /** Ops sent and not answered: the op itself in the common case (one command, nothing injected), else a record. */
+  private inflight: (Op | InFlight)[] = [];
   private head = 0;
   private db = 0;
   private scheduled = false;
@@ -143,6 +146,7 @@ export class NodeConnection {
         cmds: [argv],
         bytes: commandSize(argv),
         wire: null,
+        wireAt: 0,
         db,
         asking: false,
         done: (replies) => {
@@ -290,7 +294,7 @@ export class NodeConnection {
     this.draining = false;
     this.scheduled = false;
     const lost: Op[] = [];
-    for (let i = this.head; i < this.inflight.length; i++) lost.push(this.inflight[i].op);
+    for (let i = this.head; i < this.inflight.length; i++) lost.push(opOf(this.inflight[i]));
     lost.push(...this.queue);
     this.inflight = [];
     this.head = 0;
@@ -318,7 +322,8 @@ export class NodeConnection {
     let commands = 0;
     // One run of back-to-back pre-encoded ops is written as a view of their bytes (no copy).
     let run: Buffer | null = ops[0].wire;
-    let runEnd = run ? run.byteOffset + run.length : 0;
+    const runStart = ops[0].wireAt;
+    let runEnd = runStart;
     for (const op of ops) {
       let skip = 0;
       if (op.db >= 0 && op.db !== db) {
@@ -332,16 +337,15 @@ export class NodeConnection {
       }
       size += op.bytes;
       commands += op.cmds.length + skip;
-      this.inflight.push({ op, skip, injectedError: null, replies: null });
-      if (run !== null && op !== ops[0]) {
-        const w = op.wire;
-        if (skip === 0 && w !== null && w.buffer === run.buffer && w.byteOffset === runEnd)
-          runEnd += w.length;
+      if (skip === 0 && op.cmds.length === 1) this.inflight.push(op);
+      else this.inflight.push({ op, skip, injectedError: null, replies: null });
+      if (run !== null) {
+        if (skip === 0 && op.wire === run && op.wireAt === runEnd) runEnd += op.bytes;
         else run = null;
-      } else if (run !== null && skip > 0) run = null;
+      }
     }
     let buf: Buffer;
-    if (run !== null) buf = Buffer.from(run.buffer, run.byteOffset, runEnd - run.byteOffset);
+    if (run !== null) buf = run.subarray(runStart, runEnd);
     else {
       buf = Buffer.allocUnsafe(size);
       let off = 0;
@@ -353,8 +357,8 @@ export class NodeConnection {
         }
         if (op.asking) off = writeCommand(buf, off, [ASKING]);
         if (op.wire !== null) {
-          buf.set(op.wire, off);
-          off += op.wire.length;
+          op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
+          off += op.bytes;
         } else for (const c of op.cmds) off = writeCommand(buf, off, c);
       }
     }
@@ -363,6 +367,14 @@ export class NodeConnection {
     this.stats.commands += commands;
     this.stats.bytes += size;
     if (!socket.write(buf)) this.draining = true;
+  }
+
+  /** Drops answered entries from the front once they are the larger part. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.inflight.length) {
+      this.inflight = this.inflight.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -377,11 +389,24 @@ export class NodeConnection {
         return;
       }
       if (reply === NEED_MORE) break;
-      const rec = this.inflight[this.head];
-      if (!rec) {
+      const item = this.inflight[this.head];
+      if (!item) {
         this.socket?.destroy(new TargetError('TARGET_ERR_REPLY', 'reply without a command'));
         return;
       }
+      if (!isRecord(item)) {
+        // One command, nothing injected: its reply completes it.
+        this.head++;
+        this.compact();
+        ONE[0] = reply;
+        if (item.done(ONE, this) === 'lost') {
+          this.head--;
+          this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
+          return;
+        }
+        continue;
+      }
+      const rec = item;
       if (rec.skip > 0) {
         rec.skip--;
         if (reply instanceof RespError && !rec.injectedError) rec.injectedError = reply;
@@ -399,10 +424,7 @@ export class NodeConnection {
         replies = rec.replies;
       }
       this.head++;
-      if (this.head > 1024 && this.head * 2 > this.inflight.length) {
-        this.inflight = this.inflight.slice(this.head);
-        this.head = 0;
-      }
+      this.compact();
       if (rec.injectedError) replies = replies.map(() => rec.injectedError as RespError);
       if (rec.injectedError) this.db = -1; // unknown after a failed SELECT: force SELECT next time
       if (rec.op.done(replies, this) === 'lost') {
@@ -414,6 +436,14 @@ export class NodeConnection {
       }
     }
   }
+}
+
+function isRecord(x: Op | InFlight): x is InFlight {
+  return (x as InFlight).op !== undefined;
+}
+
+function opOf(x: Op | InFlight): Op {
+  return isRecord(x) ? x.op : x;
 }
 
 function authError(r: RespError, where: { node: string }): TargetError {

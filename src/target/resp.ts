@@ -127,26 +127,112 @@ export function encodeCommand(argv: Argv): Buffer {
 
 /**
  * Commands encoded up front into 1 MiB slabs, back to back: consecutive commands are consecutive bytes, so a
- * connection can write a run of them as one view without copying (see connection.ts). A slab lives as long as a
- * command encoded in it is held (until its reply).
+ * connection can write a run of them as one view without copying (see connection.ts). After `encode`/`restore`,
+ * the command's bytes are `buf[at, at + size)`; a slab lives as long as a command encoded in it is held.
  */
 export class CommandSlab {
-  private slab: Buffer = Buffer.alloc(0);
+  buf: Buffer = Buffer.alloc(0);
+  at = 0;
+  private slab: Buffer = this.buf;
   private off = 0;
 
-  /** The RESP bytes of `argv` (a view of the current slab, or a Buffer of its own when large). */
-  encode(argv: Argv): Buffer {
+  /** Encodes `argv`; returns its size. */
+  encode(argv: Argv): number {
     const size = commandSize(argv);
-    if (size > COMMAND_SLAB_BYTES >> 4) return encodeCommand(argv);
+    writeCommand(this.room(size), this.at, argv);
+    return size;
+  }
+
+  /**
+   * `RESTORE key ttl dump REPLACE [ABSTTL] [opt val]` (opt: RESTORE_FREQ / RESTORE_IDLETIME) without building an
+   * argv: the one command an RDB import sends per key. Returns its size.
+   */
+  restore(key: Buffer, ttl: number, dump: Buffer, absTtl: boolean, opt: Buffer | null, val: number): number {
+    const nargs = 5 + (absTtl ? 1 : 0) + (opt ? 2 : 0);
+    let size =
+      4 + // *N\r\n (N < 10)
+      RESTORE_HEAD.length +
+      bulkSize(key.length) +
+      bulkSize(digits(ttl)) +
+      bulkSize(dump.length) +
+      REPLACE_ARG.length;
+    if (absTtl) size += ABSTTL_ARG.length;
+    if (opt) size += opt.length + bulkSize(digits(val));
+    const b = this.room(size);
+    let o = this.at;
+    b[o++] = 0x2a;
+    b[o++] = 0x30 + nargs;
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    o = put(b, o, RESTORE_HEAD);
+    o = bulk(b, o, key);
+    o = bulkInt(b, o, ttl);
+    o = bulk(b, o, dump);
+    o = put(b, o, REPLACE_ARG);
+    if (absTtl) o = put(b, o, ABSTTL_ARG);
+    if (opt) {
+      o = put(b, o, opt);
+      o = bulkInt(b, o, val);
+    }
+    return size;
+  }
+
+  /** Points `buf`/`at` at `size` free bytes (in the slab, or a Buffer of its own when large). */
+  private room(size: number): Buffer {
+    if (size > COMMAND_SLAB_BYTES >> 4) {
+      this.buf = Buffer.allocUnsafe(size);
+      this.at = 0;
+      return this.buf;
+    }
     if (this.off + size > this.slab.length) {
       this.slab = Buffer.allocUnsafeSlow(COMMAND_SLAB_BYTES);
       this.off = 0;
     }
-    const at = this.off;
-    this.off = writeCommand(this.slab, at, argv);
-    return this.slab.subarray(at, this.off);
+    this.buf = this.slab;
+    this.at = this.off;
+    this.off += size;
+    return this.slab;
   }
 }
+
+/** Size of a bulk string of `n` bytes: `$n\r\n…\r\n`. */
+function bulkSize(n: number): number {
+  return 1 + digits(n) + CRLF_LEN + n + CRLF_LEN;
+}
+
+function put(b: Buffer, o: number, src: Buffer): number {
+  if (src.length < 48) for (let i = 0; i < src.length; i++) b[o + i] = src[i];
+  else b.set(src, o);
+  return o + src.length;
+}
+
+function bulk(b: Buffer, o: number, v: Buffer): number {
+  b[o++] = 0x24;
+  o = writeInt(b, o, v.length);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = put(b, o, v);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  return o;
+}
+
+function bulkInt(b: Buffer, o: number, v: number): number {
+  b[o++] = 0x24;
+  o = writeInt(b, o, digits(v));
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = writeInt(b, o, v);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  return o;
+}
+
+const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n');
+const REPLACE_ARG = Buffer.from('$7\r\nREPLACE\r\n');
+const ABSTTL_ARG = Buffer.from('$6\r\nABSTTL\r\n');
+export const RESTORE_FREQ = Buffer.from('$4\r\nFREQ\r\n');
+export const RESTORE_IDLETIME = Buffer.from('$8\r\nIDLETIME\r\n');
 
 const COMMAND_SLAB_BYTES = 1 << 20;
 

@@ -18,7 +18,15 @@ import { printableKey } from '../errors.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
-import { type Argv, CommandSlab, commandSize, RespError, type RespValue } from './resp.ts';
+import {
+  type Argv,
+  CommandSlab,
+  commandSize,
+  RESTORE_FREQ,
+  RESTORE_IDLETIME,
+  RespError,
+  type RespValue,
+} from './resp.ts';
 import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
 import {
   type KeySpec,
@@ -154,6 +162,7 @@ class WriterOp implements WOp {
   db: number;
   asking = false;
   wire: Buffer | null = null;
+  wireAt = 0;
   /** Key of a unit-less op (a plain RESTORE), for error messages. */
   key: Buffer | null = null;
   node: string | null;
@@ -197,14 +206,8 @@ interface Gate {
 
 /** Marks "not handled by restoreFast". */
 const NOT_FAST = Symbol('NOT_FAST');
-/** Protocol words of RESTORE, encoded once. */
-const RESTORE = Buffer.from('RESTORE');
-const REPLACE = Buffer.from('REPLACE');
-const ABSTTL = Buffer.from('ABSTTL');
-const FREQ = Buffer.from('FREQ');
 /** `cmds` of a pre-encoded RESTORE op: names the command and counts one reply (its bytes are in `wire`). */
-const RESTORE_CMDS: Argv[] = [[RESTORE]];
-const IDLETIME = Buffer.from('IDLETIME');
+const RESTORE_CMDS: Argv[] = [['RESTORE']];
 
 const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
 /** Keyless commands of a stream that must reach every master of a cluster. */
@@ -558,29 +561,22 @@ export class TargetWriter implements Statusable<WriterStatus> {
     if (!dump) return NOT_FAST;
     this.current = null;
     const db = this.mapDb(e.db, e.key);
-    let argv: Argv;
-    if (!caps.restoreAbsTtl) argv = ['RESTORE', e.key, '0', dump, 'REPLACE'];
-    else if (e.expireAt > 0) {
-      if (e.freq >= 0)
-        argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, FREQ, String(e.freq)];
-      else if (e.idle >= 0)
-        argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL, IDLETIME, String(e.idle)];
-      else argv = [RESTORE, e.key, String(e.expireAt), dump, REPLACE, ABSTTL];
-    } else if (e.freq >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, FREQ, String(e.freq)];
-    else if (e.idle >= 0) argv = [RESTORE, e.key, '0', dump, REPLACE, IDLETIME, String(e.idle)];
-    else argv = [RESTORE, e.key, '0', dump, REPLACE];
-    const wire = this.wire.encode(argv);
-    const slot = caps.cluster ? keySlot(e.key) : 0;
-    const op = new WriterOp(
-      this.handler,
-      RESTORE_CMDS,
-      wire.length,
-      caps.cluster ? -1 : db,
-      slot,
-      null,
-      'restore',
+    // Same arguments as writeKey: ABSTTL with an expiry, FREQ or IDLETIME where the target takes them (5.0+).
+    const w = this.wire;
+    const abs = caps.restoreAbsTtl;
+    const opt = !abs ? null : e.freq >= 0 ? RESTORE_FREQ : e.idle >= 0 ? RESTORE_IDLETIME : null;
+    const size = w.restore(
+      e.key,
+      e.expireAt,
+      dump,
+      abs && e.expireAt > 0,
+      opt,
+      e.freq >= 0 ? e.freq : e.idle,
     );
-    op.wire = wire;
+    const slot = caps.cluster ? keySlot(e.key) : 0;
+    const op = new WriterOp(this.handler, RESTORE_CMDS, size, caps.cluster ? -1 : db, slot, null, 'restore');
+    op.wire = w.buf;
+    op.wireAt = w.at;
     op.key = e.key;
     return this.dispatch(op);
   }
