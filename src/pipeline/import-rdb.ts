@@ -4,8 +4,11 @@
  */
 import { RdbParser } from '../rdb/index.ts';
 import type { TargetWriter } from '../target/index.ts';
+import { MemoryGuard } from './memory-guard.ts';
 
 const PARSE_SLICE = 128 * 1024;
+/** Growth of Buffer memory that triggers a collection (see memory-guard.ts). */
+const GC_STEP_BYTES = 32 * 1024 * 1024;
 
 export interface ImportProgress {
   /** Bytes of the RDB consumed so far. */
@@ -61,7 +64,9 @@ export async function importRdb(
     };
   };
   let completed = true;
+  const guard = new MemoryGuard(GC_STEP_BYTES);
   for await (const chunk of source) {
+    guard.check();
     if (opts.signal?.aborted) {
       completed = false;
       break;

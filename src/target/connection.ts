@@ -47,6 +47,8 @@ export interface Op {
    */
   wire: Buffer | null;
   wireAt: number;
+  /** Instead of `wire`: the RESP bytes as consecutive pieces, written by reference (big payloads). */
+  parts: Buffer[] | null;
   /** Db the op must run in; -1 when any db will do. */
   db: number;
   /** Prefix the op with ASKING (cluster ASK redirect). */
@@ -96,7 +98,7 @@ export class NodeConnection {
   private queue: Op[] = [];
   private queuedBytes = 0;
   /** Ops sent and not answered: the op itself in the common case (one command, nothing injected), else a record. */
-  private inflight: (Op | InFlight)[] = [];
+  private inflight: (Op | InFlight | null)[] = [];
   private head = 0;
   private db = 0;
   private scheduled = false;
@@ -147,6 +149,7 @@ export class NodeConnection {
         bytes: commandSize(argv),
         wire: null,
         wireAt: 0,
+        parts: null,
         db,
         asking: false,
         done: (replies) => {
@@ -294,7 +297,7 @@ export class NodeConnection {
     this.draining = false;
     this.scheduled = false;
     const lost: Op[] = [];
-    for (let i = this.head; i < this.inflight.length; i++) lost.push(opOf(this.inflight[i]));
+    for (let i = this.head; i < this.inflight.length; i++) lost.push(opOf(this.inflight[i] as Op | InFlight));
     lost.push(...this.queue);
     this.inflight = [];
     this.head = 0;
@@ -344,29 +347,47 @@ export class NodeConnection {
         else run = null;
       }
     }
-    let buf: Buffer;
-    if (run !== null) buf = run.subarray(runStart, runEnd);
-    else {
-      buf = Buffer.allocUnsafe(size);
-      let off = 0;
-      db = this.db;
-      for (const op of ops) {
-        if (op.db >= 0 && op.db !== db) {
-          off = writeCommand(buf, off, [SELECT, String(op.db)]);
-          db = op.db;
-        }
-        if (op.asking) off = writeCommand(buf, off, [ASKING]);
-        if (op.wire !== null) {
-          op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
-          off += op.bytes;
-        } else for (const c of op.cmds) off = writeCommand(buf, off, c);
-      }
-    }
-    this.db = db;
     this.stats.writes++;
     this.stats.commands += commands;
     this.stats.bytes += size;
-    if (!socket.write(buf)) this.draining = true;
+    if (run !== null) {
+      if (!socket.write(run.subarray(runStart, runEnd))) this.draining = true;
+      return;
+    }
+    // Pieces of ops written by reference go out between copies of the rest, in one corked (writev) write.
+    let partBytes = 0;
+    for (const op of ops) if (op.parts !== null) for (const p of op.parts) partBytes += p.length;
+    const buf = Buffer.allocUnsafe(size - partBytes);
+    const out: Buffer[] = [];
+    let from = 0;
+    let off = 0;
+    db = this.db;
+    for (const op of ops) {
+      if (op.db >= 0 && op.db !== db) {
+        off = writeCommand(buf, off, [SELECT, String(op.db)]);
+        db = op.db;
+      }
+      if (op.asking) off = writeCommand(buf, off, [ASKING]);
+      if (op.parts !== null) {
+        if (off > from) out.push(buf.subarray(from, off));
+        for (const p of op.parts) out.push(p);
+        from = off;
+      } else if (op.wire !== null) {
+        op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
+        off += op.bytes;
+      } else for (const c of op.cmds) off = writeCommand(buf, off, c);
+    }
+    this.db = db;
+    if (out.length === 0) {
+      if (!socket.write(buf)) this.draining = true;
+      return;
+    }
+    if (off > from) out.push(buf.subarray(from, off));
+    socket.cork();
+    let ok = true;
+    for (const b of out) ok = socket.write(b);
+    socket.uncork();
+    if (!ok) this.draining = true;
   }
 
   /** Drops answered entries from the front once they are the larger part. */
@@ -395,12 +416,14 @@ export class NodeConnection {
         return;
       }
       if (!isRecord(item)) {
-        // One command, nothing injected: its reply completes it.
-        this.head++;
+        // One command, nothing injected: its reply completes it. The slot is cleared at once: answered ops must not
+        // stay reachable (with their Buffers) until the array is next compacted.
+        this.inflight[this.head++] = null;
         this.compact();
         ONE[0] = reply;
         if (item.done(ONE, this) === 'lost') {
           this.head--;
+          this.inflight[this.head] = item;
           this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
           return;
         }
@@ -423,7 +446,7 @@ export class NodeConnection {
         if (rec.replies.length < n) continue;
         replies = rec.replies;
       }
-      this.head++;
+      this.inflight[this.head++] = null;
       this.compact();
       if (rec.injectedError) replies = replies.map(() => rec.injectedError as RespError);
       if (rec.injectedError) this.db = -1; // unknown after a failed SELECT: force SELECT next time

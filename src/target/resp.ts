@@ -133,11 +133,17 @@ export function encodeCommand(argv: Argv): Buffer {
 export class CommandSlab {
   buf: Buffer = Buffer.alloc(0);
   at = 0;
+  /**
+   * Set instead of `buf`/`at` by `restore` for a big dump: the command as [head, dump, tail], so the dump is
+   * written by reference rather than copied into a second big buffer. Null otherwise.
+   */
+  parts: Buffer[] | null = null;
   private slab: Buffer = this.buf;
   private off = 0;
 
   /** Encodes `argv`; returns its size. */
   encode(argv: Argv): number {
+    this.parts = null;
     const size = commandSize(argv);
     writeCommand(this.room(size), this.at, argv);
     return size;
@@ -158,7 +164,14 @@ export class CommandSlab {
       REPLACE_ARG.length;
     if (absTtl) size += ABSTTL_ARG.length;
     if (opt) size += opt.length + bulkSize(digits(val));
-    const b = this.room(size);
+    this.parts = null;
+    let b: Buffer;
+    const big = dump.length > COMMAND_SLAB_BYTES >> 4;
+    if (big) {
+      b = Buffer.allocUnsafe(size - dump.length);
+      this.buf = b;
+      this.at = 0;
+    } else b = this.room(size);
     let o = this.at;
     b[o++] = 0x2a;
     b[o++] = 0x30 + nargs;
@@ -167,13 +180,23 @@ export class CommandSlab {
     o = put(b, o, RESTORE_HEAD);
     o = bulk(b, o, key);
     o = bulkInt(b, o, ttl);
-    o = bulk(b, o, dump);
+    let dumpAt = 0;
+    if (big) {
+      b[o++] = 0x24;
+      o = writeInt(b, o, dump.length);
+      b[o++] = 0x0d;
+      b[o++] = 0x0a;
+      dumpAt = o;
+      b[o++] = 0x0d;
+      b[o++] = 0x0a;
+    } else o = bulk(b, o, dump);
     o = put(b, o, REPLACE_ARG);
     if (absTtl) o = put(b, o, ABSTTL_ARG);
     if (opt) {
       o = put(b, o, opt);
       o = bulkInt(b, o, val);
     }
+    if (big) this.parts = [b.subarray(0, dumpAt), dump, b.subarray(dumpAt, o)];
     return size;
   }
 

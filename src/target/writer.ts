@@ -61,7 +61,7 @@ export interface TargetOptions {
 
 export const TARGET_DEFAULTS = {
   onConflict: 'overwrite',
-  maxInflightBytes: 64 * 1024 * 1024,
+  maxInflightBytes: 32 * 1024 * 1024,
   maxInflightCommands: 20_000,
   bigValueChunkBytes: 1024 * 1024,
   connectTimeoutMs: 10_000,
@@ -163,6 +163,7 @@ class WriterOp implements WOp {
   asking = false;
   wire: Buffer | null = null;
   wireAt = 0;
+  parts: Buffer[] | null = null;
   /** Key of a unit-less op (a plain RESTORE), for error messages. */
   key: Buffer | null = null;
   node: string | null;
@@ -575,8 +576,11 @@ export class TargetWriter implements Statusable<WriterStatus> {
     );
     const slot = caps.cluster ? keySlot(e.key) : 0;
     const op = new WriterOp(this.handler, RESTORE_CMDS, size, caps.cluster ? -1 : db, slot, null, 'restore');
-    op.wire = w.buf;
-    op.wireAt = w.at;
+    if (w.parts !== null) op.parts = w.parts;
+    else {
+      op.wire = w.buf;
+      op.wireAt = w.at;
+    }
     op.key = e.key;
     return this.dispatch(op);
   }
