@@ -647,7 +647,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     }
     const src = r.buf;
     const end = r.pos;
-    if (tailLen < 128) for (let i = this.capStart; i < end; i++) d[o++] = src[i];
+    if (tailLen < 16) for (let i = this.capStart; i < end; i++) d[o++] = src[i];
     else {
       src.copy(d, o, this.capStart, end);
       o += tailLen;

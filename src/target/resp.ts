@@ -104,7 +104,7 @@ export function writeCommand(buf: Buffer, off: number, argv: Argv): number {
     buf[off++] = 0x0d;
     buf[off++] = 0x0a;
     if (typeof a !== 'string') {
-      if (n < 48) for (let i = 0; i < n; i++) buf[off + i] = a[i];
+      if (n < 16) for (let i = 0; i < n; i++) buf[off + i] = a[i];
       else buf.set(a, off);
       off += n;
     } else if (n === a.length) {
@@ -224,7 +224,7 @@ function bulkSize(n: number): number {
 }
 
 function put(b: Buffer, o: number, src: Buffer): number {
-  if (src.length < 48) for (let i = 0; i < src.length; i++) b[o + i] = src[i];
+  if (src.length < 16) for (let i = 0; i < src.length; i++) b[o + i] = src[i];
   else b.set(src, o);
   return o + src.length;
 }
