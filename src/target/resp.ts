@@ -345,6 +345,22 @@ export class RespParser {
       if (this.pendingLen > 0) this.join();
       this.want = 0;
     } else if (this.pendingLen > 0) this.join();
+    // A top-level `+OK` (the reply to nearly every write of an import) without a line search.
+    const b = this.buf;
+    const p = this.pos;
+    if (
+      this.stack.length === 0 &&
+      p + 5 <= b.length &&
+      b[p] === 0x2b &&
+      b[p + 1] === 0x4f &&
+      b[p + 2] === 0x4b &&
+      b[p + 3] === 0x0d &&
+      b[p + 4] === 0x0a
+    ) {
+      this.pos = p + 5;
+      this.offset = this.consumedBefore + this.pos;
+      return 'OK';
+    }
     for (;;) {
       const v = this.parseOne();
       if (v === NEED_MORE) return NEED_MORE;

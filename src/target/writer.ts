@@ -949,7 +949,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
   /** Sends an op to its node, opening the connection first when needed (order per node is kept). */
   private route(op: WOp): void {
     const addr = this.addrFor(op);
-    const waiting = this.opening.get(addr);
+    const waiting = this.opening.size ? this.opening.get(addr) : undefined;
     if (waiting) {
       waiting.push(op);
       return;
