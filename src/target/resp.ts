@@ -251,6 +251,16 @@ function bulkInt(b: Buffer, o: number, v: number): number {
   return o;
 }
 
+/** The key of a RESTORE encoded at `buf[at]` by CommandSlab.restore (for error messages). */
+export function restoreKeyOf(buf: Buffer, at: number): Buffer | null {
+  let p = at + 4 + RESTORE_HEAD.length;
+  if (p >= buf.length || buf[p] !== 0x24) return null;
+  let len = 0;
+  for (p++; p < buf.length && buf[p] !== 0x0d; p++) len = len * 10 + buf[p] - 0x30;
+  p += 2;
+  return p + len <= buf.length ? buf.subarray(p, p + len) : null;
+}
+
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n');
 const REPLACE_ARG = Buffer.from('$7\r\nREPLACE\r\n');
 const ABSTTL_ARG = Buffer.from('$6\r\nABSTTL\r\n');

@@ -26,6 +26,7 @@ import {
   RESTORE_IDLETIME,
   RespError,
   type RespValue,
+  restoreKeyOf,
 } from './resp.ts';
 import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
 import {
@@ -132,8 +133,8 @@ type OpKind = CommandKind | 'restore' | 'tx' | 'broadcast' | 'control';
 interface WOp extends Op {
   /** Slot to route by; -1 when `node` is fixed. */
   slot: number;
-  /** Key of a unit-less op (a plain RESTORE), for error messages. */
-  key: Buffer | null;
+  /** Key of a unit-less op (a plain RESTORE), for error messages: read back from its encoded bytes. */
+  key(): Buffer | null;
   node: string | null;
   unit: Unit | null;
   kind: OpKind;
@@ -164,8 +165,15 @@ class WriterOp implements WOp {
   wire: Buffer | null = null;
   wireAt = 0;
   parts: Buffer[] | null = null;
-  /** Key of a unit-less op (a plain RESTORE), for error messages. */
-  key: Buffer | null = null;
+  /**
+   * A RESTORE of the fast path does not hold its key (which would pin the decoder's input buffer while in flight);
+   * error messages read it back from the encoded command.
+   */
+  key(): Buffer | null {
+    if (this.unit !== null || this.kind !== 'restore') return null;
+    if (this.parts !== null) return restoreKeyOf(this.parts[0], 0);
+    return this.wire === null ? null : restoreKeyOf(this.wire, this.wireAt);
+  }
   node: string | null;
   unit: Unit | null = null;
   items = 0;
@@ -581,7 +589,6 @@ export class TargetWriter implements Statusable<WriterStatus> {
       op.wire = w.buf;
       op.wireAt = w.at;
     }
-    op.key = e.key;
     return this.dispatch(op);
   }
 
@@ -1013,10 +1020,11 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   private whereOf(op: WOp, node?: string): { node: string; db?: number; key?: string } {
+    const key = op.unit ? op.unit.key : op.key();
     return {
       node: node ?? this.addrFor(op),
-      db: op.unit ? op.unit.db : op.key ? Math.max(op.db, 0) : undefined,
-      key: op.unit ? printableKey(op.unit.key) : op.key ? printableKey(op.key) : undefined,
+      db: op.unit ? op.unit.db : key ? Math.max(op.db, 0) : undefined,
+      key: key ? printableKey(key) : undefined,
     };
   }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Argv, encodeCommand } from '../../src/target/index.ts';
-import { CommandSlab, RESTORE_FREQ, RESTORE_IDLETIME } from '../../src/target/resp.ts';
+import { CommandSlab, RESTORE_FREQ, RESTORE_IDLETIME, restoreKeyOf } from '../../src/target/resp.ts';
 
 function bytesOf(s: CommandSlab, size: number): Buffer {
   if (s.parts) return Buffer.concat(s.parts);
@@ -36,6 +36,8 @@ describe('CommandSlab', () => {
         const want = encodeCommand(argv as Argv);
         assert.equal(size, want.length);
         assert.ok(bytesOf(s, size).equals(want), `ttl=${ttl} abs=${abs} ${opt ?? ''}`);
+        const k = s.parts ? restoreKeyOf(s.parts[0], 0) : restoreKeyOf(s.buf, s.at);
+        assert.ok(k?.equals(key), 'the key is read back from the encoded command');
         if (dumpLen > 65_536) {
           assert.ok(s.parts, 'a big dump is written by reference');
           assert.equal(s.parts?.[1], dump);
