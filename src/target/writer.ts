@@ -562,6 +562,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
    */
   private restoreFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
     if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null || e.more) return NOT_FAST;
+    // Module values keep the general path (its error messages name the module the target must load).
+    if (e.type === 'module') return NOT_FAST;
     if (this.current?.open && !this.current.ignoreChunks) return NOT_FAST;
     const caps = this.capabilities;
     if (!caps.restoreAbsTtl && e.expireAt > 0) return NOT_FAST;
