@@ -4,7 +4,7 @@
  *   1. native RDB load (redis-server starting on the file; its own "DB loaded from disk" time),
  *   2. `redis-cli --pipe` of the equivalent RESTORE stream (one RESTORE … ABSTTL REPLACE per key),
  *   3. our import (`dcs-migrate import`, a separate process, its peak RSS),
- *   4. decode-only throughput of the RDB decoder (dump level and data level),
+ *   4. decode-only throughput of the RDB decoder (dump level and data level, each in a fresh process),
  * checks that every target equals the natively loaded one (DEBUG DIGEST), and prints ratios.
  *
  *   BENCH_KEYS=1000000 (small keys), BENCH_BIG=1 (big keys on), BENCH_DIR=bench/.data
@@ -93,21 +93,14 @@ async function nativeLoad(rdb: string): Promise<{ seconds: number; server: Redis
   return { seconds: Number(m[1]), server };
 }
 
-function decodeOnly(rdb: string, dumps: boolean): Promise<{ seconds: number; keys: number }> {
-  return new Promise((resolve, reject) => {
-    const parser = new RdbParser({ dumpable: () => dumps, dumpRdbVersion: 10 });
-    const t0 = performance.now();
-    let keys = 0;
-    createReadStream(rdb, { highWaterMark: 1 << 20 })
-      .on('data', (c) => {
-        for (const e of parser.write(c as Buffer)) if (e.kind === 'key') keys++;
-      })
-      .on('end', () => {
-        parser.end();
-        resolve({ seconds: (performance.now() - t0) / 1000, keys });
-      })
-      .on('error', reject);
-  });
+/** Decode-only throughput, measured in a fresh process (bench/decode-only.ts). */
+async function decodeOnly(rdb: string, dumps: boolean): Promise<{ seconds: number; keys: number }> {
+  const { stdout } = await execFileP(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/decode-only.ts'), rdb, dumps ? 'dumps' : 'data'],
+    { cwd: ROOT },
+  );
+  return JSON.parse(stdout.trim());
 }
 
 async function restoreStream(rdb: string, out: string): Promise<number> {

@@ -6,7 +6,6 @@ import { IMPORT_USAGE, importCommand } from './cli/import.ts';
 import { TASKS_USAGE, tasksCommand } from './cli/tasks.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
-import { startServer } from './server.ts';
 
 const USAGE = `Usage: dcs-migrate <command> [options]
 
@@ -20,6 +19,9 @@ ${IMPORT_USAGE}
 ${TASKS_USAGE}`;
 
 async function serve(): Promise<void> {
+  // Loaded on demand: `import` needs none of the API stack (express, Prisma, S3 client), which costs start-up time
+  // and memory that the import process's RSS bound has to carry.
+  const { startServer } = await import('./server.ts');
   const server = await startServer(loadConfig());
   let stopping = false;
   const stop = (signal: string) => {

@@ -4,6 +4,11 @@
  */
 import { RdbParser } from '../rdb/index.ts';
 import type { TargetWriter } from '../target/index.ts';
+import { MemoryGuard } from './memory-guard.ts';
+
+const PARSE_SLICE = 128 * 1024;
+/** Growth of Buffer memory that triggers a collection (see memory-guard.ts). */
+const GC_STEP_BYTES = 32 * 1024 * 1024;
 
 export interface ImportProgress {
   /** Bytes of the RDB consumed so far. */
@@ -64,13 +69,19 @@ export async function importRdb(
     };
   };
   let completed = true;
+  const guard = new MemoryGuard(GC_STEP_BYTES);
   for await (const chunk of source) {
+    guard.check();
     if (opts.signal?.aborted) {
       completed = false;
       break;
     }
-    const entries = parser.write(chunk);
-    if (entries.length) await writer.write(entries);
+    // Parsed in slices so the target keeps work queued while the next slice is decoded: a whole 1 MiB chunk
+    // yields more keys than the writer keeps in flight, and decoding it at once would leave the target idle.
+    for (let at = 0; at < chunk.length; at += PARSE_SLICE) {
+      const entries = parser.write(chunk.subarray(at, Math.min(chunk.length, at + PARSE_SLICE)));
+      if (entries.length) await writer.write(entries);
+    }
     if (opts.onProgress && performance.now() - last >= every) {
       last = performance.now();
       opts.onProgress(progress());

@@ -3,8 +3,10 @@
  * init 0, no final xor (redis/src/crc64.c `crc64()`, sped up like crcspeed.c with slicing-by-8).
  *
  * The 64-bit state is kept in two unsigned 32-bit halves so the inner loop never touches BigInt; the 8 × 256
- * tables (each split into lo/hi halves) are built once at module load.
+ * tables (each split into lo/hi halves) are built once at module load. Ranges of KERNEL_MIN bytes or more go
+ * through the WebAssembly kernel (crc64-wasm.ts: native 64-bit slicing-by-8), copied into its memory in blocks.
  */
+import { type Crc64Kernel, createKernel, DATA_BASE, JOBS_BASE, MAX_JOBS } from './crc64-wasm.ts';
 
 /** Bit-reversed 0xad93d23594c935a9 (the reflected form of the Jones polynomial), as two 32-bit halves. */
 const POLY_LO = 0xac4bc9b5;
@@ -52,12 +54,27 @@ const THI: Uint32Array[] = [];
 const [L0, L1, L2, L3, L4, L5, L6, L7] = TLO;
 const [H0, H1, H2, H3, H4, H5, H6, H7] = THI;
 
+/** Below this many bytes the copy into the kernel's memory costs more than it saves. */
+const KERNEL_MIN = 256;
+/** Data block of the kernel: ranges are copied in and folded this many bytes at a time. */
+const KERNEL_BLOCK = 1 << 20;
+
+const kernel: Crc64Kernel | null = createKernel(TLO, THI);
+let kmem: Uint8Array = new Uint8Array(0);
+let kwords: Uint32Array = new Uint32Array(0);
+if (kernel) {
+  kernel.memory.grow((DATA_BASE + KERNEL_BLOCK - kernel.memory.buffer.byteLength) >> 16);
+  kmem = new Uint8Array(kernel.memory.buffer);
+  kwords = new Uint32Array(kernel.memory.buffer);
+}
+
 /** Running CRC-64 state: feed bytes with `update`, read with `lo`/`hi` or `digest()`. */
 export class Crc64 {
   lo = 0;
   hi = 0;
 
   update(buf: Uint8Array, start = 0, end = buf.length): this {
+    if (kernel !== null && end - start >= KERNEL_MIN) return this.updateKernel(buf, start, end);
     let lo = this.lo;
     let hi = this.hi;
     let i = start;
@@ -96,6 +113,20 @@ export class Crc64 {
     return this;
   }
 
+  private updateKernel(buf: Uint8Array, start: number, end: number): this {
+    const k = kernel as Crc64Kernel;
+    kwords[0] = this.lo;
+    kwords[1] = this.hi;
+    for (let p = start; p < end; p += KERNEL_BLOCK) {
+      const n = Math.min(KERNEL_BLOCK, end - p);
+      kmem.set(buf.subarray(p, p + n), DATA_BASE);
+      k.update(DATA_BASE, n);
+    }
+    this.lo = kwords[0];
+    this.hi = kwords[1];
+    return this;
+  }
+
   /** Does the state equal the 8 little-endian bytes at `buf[off..off+8)`? */
   equalsLE(buf: Uint8Array, off: number): boolean {
     const lo = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
@@ -126,3 +157,72 @@ export class Crc64 {
 export function crc64(buf: Uint8Array, start = 0, end = buf.length): bigint {
   return new Crc64().update(buf, start, end).digest();
 }
+
+/**
+ * DUMP payloads are cut from 1 MiB slabs (one allocation per slab, not per key; a slab lives as long as any dump
+ * cut from it, which the writer's in-flight bound keeps short) and their CRC footers are computed in batches:
+ * `end` queues a dump, `flush` copies the slab's used region into the kernel once, computes every queued CRC in
+ * one call and copies the region back. Without WebAssembly, or for a dump too big for a slab, `end` computes the
+ * CRC at once. The caller writes a dump's bytes straight into `buf` between `begin` and `end`.
+ */
+export class DumpSlabs {
+  /** Where the dump being built is written (the current slab, or a buffer of its own when big). */
+  buf: Buffer = Buffer.alloc(0);
+  private slab: Buffer = this.buf;
+  private off = 0;
+  /** Start in the slab of the first queued dump, -1 when none is queued. */
+  private queuedFrom = -1;
+  private jobs = 0;
+  private readonly crc = new Crc64();
+
+  /** Room for a dump of `len` bytes (CRC field included) in `buf`; returns its offset there. */
+  begin(len: number): number {
+    if (len > SLAB_MAX_PIECE) {
+      this.buf = Buffer.allocUnsafeSlow(len);
+      return 0;
+    }
+    if (this.off + len > this.slab.length) {
+      this.flush();
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.off = 0;
+    }
+    this.buf = this.slab;
+    const at = this.off;
+    this.off += (len + 7) & ~7;
+    return at;
+  }
+
+  /** The dump written at `buf[at, at+len)`; its CRC field is filled now or at the next `flush`. */
+  end(at: number, len: number): Buffer {
+    const b = this.buf;
+    const body = at + len - 8;
+    if (kernel === null || b !== this.slab) {
+      const c = this.crc;
+      c.lo = 0;
+      c.hi = 0;
+      c.update(b, at, body).writeLE(b, body);
+      return b === this.slab ? b.subarray(at, at + len) : b;
+    }
+    if (this.queuedFrom < 0) this.queuedFrom = at;
+    const w = (JOBS_BASE >> 2) + this.jobs * 2;
+    kwords[w] = DATA_BASE + at - this.queuedFrom;
+    kwords[w + 1] = len;
+    if (++this.jobs === MAX_JOBS) this.flush();
+    return b.subarray(at, at + len);
+  }
+
+  /** Complete every queued CRC. */
+  flush(): void {
+    if (this.jobs === 0) return;
+    const from = this.queuedFrom;
+    const region = this.slab.subarray(from, this.off);
+    kmem.set(region, DATA_BASE);
+    (kernel as Crc64Kernel).seal(this.jobs);
+    region.set(kmem.subarray(DATA_BASE, DATA_BASE + region.length));
+    this.jobs = 0;
+    this.queuedFrom = -1;
+  }
+}
+
+const SLAB_BYTES = 1 << 20;
+const SLAB_MAX_PIECE = 64 * 1024;

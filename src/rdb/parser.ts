@@ -34,10 +34,16 @@ import {
   rdbTypeInfo,
   VALKEY_RDB_OPCODE_SLOT_IMPORT,
 } from './constants.ts';
-import { Crc64 } from './crc64.ts';
+import { Crc64, DumpSlabs } from './crc64.ts';
 import { RdbError } from './errors.ts';
 import { Reader } from './reader.ts';
-import { createValueDecoder, ModuleValueSkipper, type ValueDecoder, type ValueSink } from './types/index.ts';
+import {
+  createValueDecoder,
+  ModuleValueSkipper,
+  StringDecoder,
+  type ValueDecoder,
+  type ValueSink,
+} from './types/index.ts';
 
 export interface RdbParserOptions {
   /** When given and true for (rdbType, flavor), produce KeyEntry.dump (a complete DUMP payload) instead of decoding the value, as long as the value's serialized size <= maxDumpBytes. */
@@ -167,6 +173,12 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
 
   private crc: Crc64 | null = null;
   private crcPos = 0;
+  private readonly slabs = new DumpSlabs();
+  private readonly stringDec = new StringDecoder();
+  /** `dumpable(type, flavor)` per type byte (0 = not asked yet, 1 = yes, 2 = no); the flavor is fixed per file. */
+  private readonly dumpableByType = new Uint8Array(256);
+  private isCollection = false;
+  private dumpVersion = 0;
 
   private skipper: ModuleValueSkipper | null = null;
   private metaClassesLeft = 0;
@@ -217,6 +229,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     if (this.r.avail + this.pendingLen < this.need) return [];
     this.merge();
     this.run();
+    this.slabs.flush();
     const out = this.out;
     this.out = [];
     return out;
@@ -371,6 +384,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       throw new RdbError('RDB_ERR_BAD_MAGIC', 'not an RDB file (no REDIS or VALKEY signature)');
     }
     this.version = version;
+    this.dumpVersion = this.opts.dumpRdbVersion ?? version;
     if ((this.opts.verifyChecksum ?? RDB_PARSER_DEFAULTS.verifyChecksum) && version >= 5) {
       this.crc = new Crc64();
       this.crcPos = r.pos;
@@ -507,6 +521,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         }
         this.rdbType = t;
         this.valueType = info.valueType;
+        this.isCollection = COLLECTIONS.has(info.valueType);
         this.st = S_KEY;
         return true;
       }
@@ -544,7 +559,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     this.capturing = false;
     if (this.expiredKey) {
       this.skip = true;
-    } else if (this.opts.dumpable?.(this.rdbType, this.flavor)) {
+    } else if (this.dumpable(this.rdbType)) {
       this.skip = true;
       this.capturing = true;
       this.capStart = r.pos;
@@ -554,9 +569,21 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     } else {
       this.skip = false;
     }
-    this.dec = createValueDecoder(this.valueType, this.rdbType, this.flavor);
+    this.dec =
+      this.rdbType === 0
+        ? this.stringDec.reset()
+        : createValueDecoder(this.valueType, this.rdbType, this.flavor);
     this.st = S_VALUE;
     return true;
+  }
+
+  private dumpable(t: number): boolean {
+    let v = this.dumpableByType[t];
+    if (v === 0) {
+      v = this.opts.dumpable?.(t, this.flavor) ? 1 : 2;
+      this.dumpableByType[t] = v;
+    }
+    return v === 1;
   }
 
   private value(): boolean {
@@ -602,26 +629,34 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
 
   private emitDump(): void {
     const r = this.r;
-    if (this.dec!.count === 0 && COLLECTIONS.has(this.valueType)) {
+    if (this.isCollection && this.dec!.count === 0) {
       this.emptySkipped++;
       return;
     }
     const tailLen = r.pos - this.capStart;
     const len = 1 + this.capturedLen + tailLen + 10;
-    const d = Buffer.allocUnsafe(len);
-    d[0] = this.rdbType;
-    let o = 1;
-    for (const part of this.captured) {
-      part.copy(d, o);
+    const slabs = this.slabs;
+    const at = slabs.begin(len);
+    const d = slabs.buf;
+    d[at] = this.rdbType;
+    let o = at + 1;
+    for (let i = 0; i < this.captured.length; i++) {
+      const part = this.captured[i];
+      d.set(part, o);
       o += part.length;
     }
-    r.buf.copy(d, o, this.capStart, r.pos);
-    o += tailLen;
-    const ver = this.opts.dumpRdbVersion ?? this.version;
+    const src = r.buf;
+    const end = r.pos;
+    if (tailLen < 16) for (let i = this.capStart; i < end; i++) d[o++] = src[i];
+    else {
+      src.copy(d, o, this.capStart, end);
+      o += tailLen;
+    }
+    const ver = this.dumpVersion;
     d[o] = ver & 0xff;
     d[o + 1] = (ver >> 8) & 0xff;
-    new Crc64().update(d, 0, o + 2).writeLE(d, o + 2);
-    this.out.push(this.keyEntry(d, null, false));
+    const dump = slabs.end(at, len);
+    this.out.push(this.keyEntry(dump, null, false));
   }
 
   private keyEntry(dump: Buffer | null, value: Value | null, more: boolean): KeyEntry {

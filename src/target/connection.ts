@@ -40,13 +40,23 @@ export interface Op {
   cmds: Argv[];
   /** Sum of commandSize(cmds). */
   bytes: number;
+  /**
+   * When `cmds` were encoded up front, their RESP bytes are `wire[wireAt, wireAt + bytes)` (then `cmds` only names
+   * the command(s) and gives their count): written as they are, and without a copy when consecutive ops' bytes
+   * are consecutive in the same buffer.
+   */
+  wire: Buffer | null;
+  wireAt: number;
+  /** Instead of `wire`: the RESP bytes as consecutive pieces, written by reference (big payloads). */
+  parts: Buffer[] | null;
   /** Db the op must run in; -1 when any db will do. */
   db: number;
   /** Prefix the op with ASKING (cluster ASK redirect). */
   asking: boolean;
   /**
    * Called with one reply per command once the last one arrived. Returning 'lost' makes the connection treat this
-   * op and every later one as unacknowledged (socket dropped, ops handed to onLost).
+   * op and every later one as unacknowledged (socket dropped, ops handed to onLost). The array is only valid during
+   * the call (single replies come in a reused array).
    */
   done(replies: RespValue[], conn: NodeConnection): undefined | 'lost';
 }
@@ -56,13 +66,20 @@ interface InFlight {
   /** Replies of injected SELECT/ASKING still to skip. */
   skip: number;
   injectedError: RespError | null;
-  replies: RespValue[];
+  /** Replies so far of a multi-command op (null until its first reply). */
+  replies: RespValue[] | null;
 }
+
+/** Carries the reply of a single-command op to `done` without an array per reply. */
+const ONE: RespValue[] = [null];
 
 const SELECT = Buffer.from('SELECT');
 const ASKING = Buffer.from('ASKING');
-/** A batch is written once it reaches this size even if more ops are queued in the same tick. */
-const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * A batch is written as soon as it reaches this size, without waiting for the end of the tick: the target starts
+ * on it while the producer goes on decoding (waiting for the tick end left the target idle while we produced).
+ */
+const BATCH_MAX_BYTES = 256 * 1024;
 
 export interface ConnectionStats {
   writes: number;
@@ -80,7 +97,8 @@ export class NodeConnection {
   private parser = new RespParser();
   private queue: Op[] = [];
   private queuedBytes = 0;
-  private inflight: InFlight[] = [];
+  /** Ops sent and not answered: the op itself in the common case (one command, nothing injected), else a record. */
+  private inflight: (Op | InFlight | null)[] = [];
   private head = 0;
   private db = 0;
   private scheduled = false;
@@ -129,6 +147,9 @@ export class NodeConnection {
       this.send({
         cmds: [argv],
         bytes: commandSize(argv),
+        wire: null,
+        wireAt: 0,
+        parts: null,
         db,
         asking: false,
         done: (replies) => {
@@ -282,7 +303,7 @@ export class NodeConnection {
     this.draining = false;
     this.scheduled = false;
     const lost: Op[] = [];
-    for (let i = this.head; i < this.inflight.length; i++) lost.push(this.inflight[i].op);
+    for (let i = this.head; i < this.inflight.length; i++) lost.push(opOf(this.inflight[i] as Op | InFlight));
     lost.push(...this.queue);
     this.inflight = [];
     this.head = 0;
@@ -308,7 +329,10 @@ export class NodeConnection {
     let size = 0;
     let db = this.db;
     let commands = 0;
-    const records: InFlight[] = [];
+    // One run of back-to-back pre-encoded ops is written as a view of their bytes (no copy).
+    let run: Buffer | null = ops[0].wire;
+    const runStart = ops[0].wireAt;
+    let runEnd = runStart;
     for (const op of ops) {
       let skip = 0;
       if (op.db >= 0 && op.db !== db) {
@@ -322,9 +346,26 @@ export class NodeConnection {
       }
       size += op.bytes;
       commands += op.cmds.length + skip;
-      records.push({ op, skip, injectedError: null, replies: [] });
+      if (skip === 0 && op.cmds.length === 1) this.inflight.push(op);
+      else this.inflight.push({ op, skip, injectedError: null, replies: null });
+      if (run !== null) {
+        if (skip === 0 && op.wire === run && op.wireAt === runEnd) runEnd += op.bytes;
+        else run = null;
+      }
     }
-    const buf = Buffer.allocUnsafe(size);
+    this.stats.writes++;
+    this.stats.commands += commands;
+    this.stats.bytes += size;
+    if (run !== null) {
+      if (!socket.write(run.subarray(runStart, runEnd))) this.draining = true;
+      return;
+    }
+    // Pieces of ops written by reference go out between copies of the rest, in one corked (writev) write.
+    let partBytes = 0;
+    for (const op of ops) if (op.parts !== null) for (const p of op.parts) partBytes += p.length;
+    const buf = Buffer.allocUnsafe(size - partBytes);
+    const out: Buffer[] = [];
+    let from = 0;
     let off = 0;
     db = this.db;
     for (const op of ops) {
@@ -333,14 +374,34 @@ export class NodeConnection {
         db = op.db;
       }
       if (op.asking) off = writeCommand(buf, off, [ASKING]);
-      for (const c of op.cmds) off = writeCommand(buf, off, c);
+      if (op.parts !== null) {
+        if (off > from) out.push(buf.subarray(from, off));
+        for (const p of op.parts) out.push(p);
+        from = off;
+      } else if (op.wire !== null) {
+        op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
+        off += op.bytes;
+      } else for (const c of op.cmds) off = writeCommand(buf, off, c);
     }
     this.db = db;
-    for (const r of records) this.inflight.push(r);
-    this.stats.writes++;
-    this.stats.commands += commands;
-    this.stats.bytes += size;
-    if (!socket.write(buf)) this.draining = true;
+    if (out.length === 0) {
+      if (!socket.write(buf)) this.draining = true;
+      return;
+    }
+    if (off > from) out.push(buf.subarray(from, off));
+    socket.cork();
+    let ok = true;
+    for (const b of out) ok = socket.write(b);
+    socket.uncork();
+    if (!ok) this.draining = true;
+  }
+
+  /** Drops answered entries from the front once they are the larger part. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.inflight.length) {
+      this.inflight = this.inflight.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -355,34 +416,63 @@ export class NodeConnection {
         return;
       }
       if (reply === NEED_MORE) break;
-      const rec = this.inflight[this.head];
-      if (!rec) {
+      const item = this.inflight[this.head];
+      if (!item) {
         this.socket?.destroy(new TargetError('TARGET_ERR_REPLY', 'reply without a command'));
         return;
       }
+      if (!isRecord(item)) {
+        // One command, nothing injected: its reply completes it. The slot is cleared at once: answered ops must not
+        // stay reachable (with their Buffers) until the array is next compacted.
+        this.inflight[this.head++] = null;
+        this.compact();
+        ONE[0] = reply;
+        if (item.done(ONE, this) === 'lost') {
+          this.head--;
+          this.inflight[this.head] = item;
+          this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
+          return;
+        }
+        continue;
+      }
+      const rec = item;
       if (rec.skip > 0) {
         rec.skip--;
         if (reply instanceof RespError && !rec.injectedError) rec.injectedError = reply;
         continue;
       }
-      rec.replies.push(reply);
-      if (rec.replies.length < rec.op.cmds.length) continue;
-      this.head++;
-      if (this.head > 1024 && this.head * 2 > this.inflight.length) {
-        this.inflight = this.inflight.slice(this.head);
-        this.head = 0;
+      let replies: RespValue[];
+      const n = rec.op.cmds.length;
+      if (n === 1) {
+        ONE[0] = reply;
+        replies = ONE;
+      } else {
+        if (rec.replies === null) rec.replies = [];
+        rec.replies.push(reply);
+        if (rec.replies.length < n) continue;
+        replies = rec.replies;
       }
-      const replies = rec.injectedError ? rec.replies.map(() => rec.injectedError as RespError) : rec.replies;
+      this.inflight[this.head++] = null;
+      this.compact();
+      if (rec.injectedError) replies = replies.map(() => rec.injectedError as RespError);
       if (rec.injectedError) this.db = -1; // unknown after a failed SELECT: force SELECT next time
       if (rec.op.done(replies, this) === 'lost') {
         // Put the op back in front so it is handed over with the rest, then drop the socket.
         this.head--;
-        this.inflight[this.head] = { op: rec.op, skip: 0, injectedError: null, replies: [] };
+        this.inflight[this.head] = { op: rec.op, skip: 0, injectedError: null, replies: null };
         this.socket?.destroy(new TargetError('TARGET_ERR_CONNECT', 'reset after a retriable error'));
         return;
       }
     }
   }
+}
+
+function isRecord(x: Op | InFlight): x is InFlight {
+  return (x as InFlight).op !== undefined;
+}
+
+function opOf(x: Op | InFlight): Op {
+  return isRecord(x) ? x.op : x;
 }
 
 function authError(r: RespError, where: { node: string }): TargetError {

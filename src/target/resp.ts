@@ -33,16 +33,27 @@ const CRLF_LEN = 2;
 
 /** Decimal digits of a non-negative safe integer. */
 function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  let d = 4;
+  n = Math.floor(n / 10000);
+  while (n >= 1) {
     n = Math.floor(n / 10);
     d++;
   }
   return d;
 }
 
+/** Byte length of a string argument: its length when ASCII (protocol words, numbers), else its UTF-8 size. */
+function strLen(a: string): number {
+  for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) > 0x7f) return Buffer.byteLength(a);
+  return a.length;
+}
+
 function argLen(a: RespArg): number {
-  return typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+  return typeof a === 'string' ? strLen(a) : a.length;
 }
 
 /** Encoded size of one command in bytes. */
@@ -56,9 +67,22 @@ export function commandSize(argv: Argv): number {
 }
 
 function writeInt(buf: Buffer, off: number, n: number): number {
+  if (n < 10) {
+    buf[off] = 0x30 + n;
+    return off + 1;
+  }
   const d = digits(n);
   let end = off + d;
   const stop = off;
+  if (n < 0x80000000) {
+    do {
+      end--;
+      const q = (n / 10) | 0;
+      buf[end] = 0x30 + n - q * 10;
+      n = q;
+    } while (end > stop);
+    return off + d;
+  }
   do {
     end--;
     buf[end] = 0x30 + (n % 10);
@@ -79,8 +103,15 @@ export function writeCommand(buf: Buffer, off: number, argv: Argv): number {
     off = writeInt(buf, off, n);
     buf[off++] = 0x0d;
     buf[off++] = 0x0a;
-    if (typeof a === 'string') off += buf.write(a, off, 'utf8');
-    else off += a.copy(buf, off);
+    if (typeof a !== 'string') {
+      if (n < 16) for (let i = 0; i < n; i++) buf[off + i] = a[i];
+      else buf.set(a, off);
+      off += n;
+    } else if (n === a.length) {
+      // ASCII: byte by byte is cheaper than a native write call for these short words.
+      for (let i = 0; i < n; i++) buf[off + i] = a.charCodeAt(i);
+      off += n;
+    } else off += buf.write(a, off, 'utf8');
     buf[off++] = 0x0d;
     buf[off++] = 0x0a;
   }
@@ -93,6 +124,150 @@ export function encodeCommand(argv: Argv): Buffer {
   writeCommand(buf, 0, argv);
   return buf;
 }
+
+/**
+ * Commands encoded up front into 1 MiB slabs, back to back: consecutive commands are consecutive bytes, so a
+ * connection can write a run of them as one view without copying (see connection.ts). After `encode`/`restore`,
+ * the command's bytes are `buf[at, at + size)`; a slab lives as long as a command encoded in it is held.
+ */
+export class CommandSlab {
+  buf: Buffer = Buffer.alloc(0);
+  at = 0;
+  /**
+   * Set instead of `buf`/`at` by `restore` for a big dump: the command as [head, dump, tail], so the dump is
+   * written by reference rather than copied into a second big buffer. Null otherwise.
+   */
+  parts: Buffer[] | null = null;
+  private slab: Buffer = this.buf;
+  private off = 0;
+
+  /** Encodes `argv`; returns its size. */
+  encode(argv: Argv): number {
+    this.parts = null;
+    const size = commandSize(argv);
+    writeCommand(this.room(size), this.at, argv);
+    return size;
+  }
+
+  /**
+   * `RESTORE key ttl dump REPLACE [ABSTTL] [opt val]` (opt: RESTORE_FREQ / RESTORE_IDLETIME) without building an
+   * argv: the one command an RDB import sends per key. Returns its size.
+   */
+  restore(key: Buffer, ttl: number, dump: Buffer, absTtl: boolean, opt: Buffer | null, val: number): number {
+    const nargs = 5 + (absTtl ? 1 : 0) + (opt ? 2 : 0);
+    let size =
+      4 + // *N\r\n (N < 10)
+      RESTORE_HEAD.length +
+      bulkSize(key.length) +
+      bulkSize(digits(ttl)) +
+      bulkSize(dump.length) +
+      REPLACE_ARG.length;
+    if (absTtl) size += ABSTTL_ARG.length;
+    if (opt) size += opt.length + bulkSize(digits(val));
+    this.parts = null;
+    let b: Buffer;
+    const big = dump.length > COMMAND_SLAB_BYTES >> 4;
+    if (big) {
+      b = Buffer.allocUnsafe(size - dump.length);
+      this.buf = b;
+      this.at = 0;
+    } else b = this.room(size);
+    let o = this.at;
+    b[o++] = 0x2a;
+    b[o++] = 0x30 + nargs;
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    o = put(b, o, RESTORE_HEAD);
+    o = bulk(b, o, key);
+    o = bulkInt(b, o, ttl);
+    let dumpAt = 0;
+    if (big) {
+      b[o++] = 0x24;
+      o = writeInt(b, o, dump.length);
+      b[o++] = 0x0d;
+      b[o++] = 0x0a;
+      dumpAt = o;
+      b[o++] = 0x0d;
+      b[o++] = 0x0a;
+    } else o = bulk(b, o, dump);
+    o = put(b, o, REPLACE_ARG);
+    if (absTtl) o = put(b, o, ABSTTL_ARG);
+    if (opt) {
+      o = put(b, o, opt);
+      o = bulkInt(b, o, val);
+    }
+    if (big) this.parts = [b.subarray(0, dumpAt), dump, b.subarray(dumpAt, o)];
+    return size;
+  }
+
+  /** Points `buf`/`at` at `size` free bytes (in the slab, or a Buffer of its own when large). */
+  private room(size: number): Buffer {
+    if (size > COMMAND_SLAB_BYTES >> 4) {
+      this.buf = Buffer.allocUnsafe(size);
+      this.at = 0;
+      return this.buf;
+    }
+    if (this.off + size > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(COMMAND_SLAB_BYTES);
+      this.off = 0;
+    }
+    this.buf = this.slab;
+    this.at = this.off;
+    this.off += size;
+    return this.slab;
+  }
+}
+
+/** Size of a bulk string of `n` bytes: `$n\r\n…\r\n`. */
+function bulkSize(n: number): number {
+  return 1 + digits(n) + CRLF_LEN + n + CRLF_LEN;
+}
+
+function put(b: Buffer, o: number, src: Buffer): number {
+  if (src.length < 16) for (let i = 0; i < src.length; i++) b[o + i] = src[i];
+  else b.set(src, o);
+  return o + src.length;
+}
+
+function bulk(b: Buffer, o: number, v: Buffer): number {
+  b[o++] = 0x24;
+  o = writeInt(b, o, v.length);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = put(b, o, v);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  return o;
+}
+
+function bulkInt(b: Buffer, o: number, v: number): number {
+  b[o++] = 0x24;
+  o = writeInt(b, o, digits(v));
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = writeInt(b, o, v);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  return o;
+}
+
+/** The key of a RESTORE encoded at `buf[at]` by CommandSlab.restore (for error messages). */
+export function restoreKeyOf(buf: Buffer, at: number): Buffer | null {
+  let p = at + 4 + RESTORE_HEAD.length;
+  if (p >= buf.length || buf[p] !== 0x24) return null;
+  let len = 0;
+  for (p++; p < buf.length && buf[p] !== 0x0d; p++) len = len * 10 + buf[p] - 0x30;
+  p += 2;
+  return p + len <= buf.length ? buf.subarray(p, p + len) : null;
+}
+
+const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n');
+const REPLACE_ARG = Buffer.from('$7\r\nREPLACE\r\n');
+const ABSTTL_ARG = Buffer.from('$6\r\nABSTTL\r\n');
+export const RESTORE_FREQ = Buffer.from('$4\r\nFREQ\r\n');
+export const RESTORE_IDLETIME = Buffer.from('$8\r\nIDLETIME\r\n');
+
+const COMMAND_SLAB_BYTES = 1 << 20;
 
 /** Many commands in one sized Buffer (one allocation). `size` may be passed when the caller already summed it. */
 export function encodeCommands(cmds: readonly Argv[], size?: number): Buffer {
@@ -180,6 +355,22 @@ export class RespParser {
       if (this.pendingLen > 0) this.join();
       this.want = 0;
     } else if (this.pendingLen > 0) this.join();
+    // A top-level `+OK` (the reply to nearly every write of an import) without a line search.
+    const b = this.buf;
+    const p = this.pos;
+    if (
+      this.stack.length === 0 &&
+      p + 5 <= b.length &&
+      b[p] === 0x2b &&
+      b[p + 1] === 0x4f &&
+      b[p + 2] === 0x4b &&
+      b[p + 3] === 0x0d &&
+      b[p + 4] === 0x0a
+    ) {
+      this.pos = p + 5;
+      this.offset = this.consumedBefore + this.pos;
+      return 'OK';
+    }
     for (;;) {
       const v = this.parseOne();
       if (v === NEED_MORE) return NEED_MORE;
@@ -288,6 +479,8 @@ export class RespParser {
         }
         case 0x2b: // '+'
           this.pos = end + 2;
+          // The reply of nearly every write: no string to build.
+          if (end === start + 3 && this.buf[start + 1] === 0x4f && this.buf[start + 2] === 0x4b) return 'OK';
           return asciiLine(this.buf, start + 1, end);
         case 0x2d: // '-'
           this.pos = end + 2;

@@ -18,7 +18,16 @@ import { printableKey } from '../errors.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
-import { type Argv, commandSize, RespError, type RespValue } from './resp.ts';
+import {
+  type Argv,
+  CommandSlab,
+  commandSize,
+  RESTORE_FREQ,
+  RESTORE_IDLETIME,
+  RespError,
+  type RespValue,
+  restoreKeyOf,
+} from './resp.ts';
 import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
 import {
   type KeySpec,
@@ -53,8 +62,8 @@ export interface TargetOptions {
 
 export const TARGET_DEFAULTS = {
   onConflict: 'overwrite',
-  maxInflightBytes: 64 * 1024 * 1024,
-  maxInflightCommands: 10_000,
+  maxInflightBytes: 32 * 1024 * 1024,
+  maxInflightCommands: 20_000,
   bigValueChunkBytes: 1024 * 1024,
   connectTimeoutMs: 10_000,
   commandTimeoutMs: 60_000,
@@ -124,6 +133,8 @@ type OpKind = CommandKind | 'restore' | 'tx' | 'broadcast' | 'control';
 interface WOp extends Op {
   /** Slot to route by; -1 when `node` is fixed. */
   slot: number;
+  /** Key of a unit-less op (a plain RESTORE), for error messages: read back from its encoded bytes. */
+  key(): Buffer | null;
   node: string | null;
   unit: Unit | null;
   kind: OpKind;
@@ -145,13 +156,67 @@ interface WOp extends Op {
   onReply: ((reply: RespValue) => void) | null;
 }
 
+type ReplyHandler = (op: WOp, replies: RespValue[], conn: NodeConnection) => undefined | 'lost';
+
+/** Ops are instances of one class: a single object shape, and `done` needs no closure per op. */
+class WriterOp implements WOp {
+  db: number;
+  asking = false;
+  wire: Buffer | null = null;
+  wireAt = 0;
+  parts: Buffer[] | null = null;
+  /**
+   * A RESTORE of the fast path does not hold its key (which would pin the decoder's input buffer while in flight);
+   * error messages read it back from the encoded command.
+   */
+  key(): Buffer | null {
+    if (this.unit !== null || this.kind !== 'restore') return null;
+    if (this.parts !== null) return restoreKeyOf(this.parts[0], 0);
+    return this.wire === null ? null : restoreKeyOf(this.wire, this.wireAt);
+  }
+  node: string | null;
+  unit: Unit | null = null;
+  items = 0;
+  id: StreamId | undefined = undefined;
+  group: Buffer | undefined = undefined;
+  attempts = 0;
+  resent = false;
+  busy: 'skip' | 'fail' | null = null;
+  reserved = false;
+  txAddr: string | null = null;
+  label = '';
+  onReply: ((reply: RespValue) => void) | null = null;
+
+  constructor(
+    private readonly handler: ReplyHandler,
+    readonly cmds: Argv[],
+    readonly bytes: number,
+    db: number,
+    readonly slot: number,
+    node: string | null,
+    public kind: OpKind,
+  ) {
+    this.db = db;
+    this.node = node;
+  }
+
+  done(replies: RespValue[], conn: NodeConnection): undefined | 'lost' {
+    return this.handler(this, replies, conn);
+  }
+}
+
 function isWOp(op: Op): op is WOp {
-  return 'unit' in op;
+  return op instanceof WriterOp;
 }
 
 interface Gate {
   open(): boolean;
 }
+
+/** Marks "not handled by restoreFast". */
+const NOT_FAST = Symbol('NOT_FAST');
+/** `cmds` of a pre-encoded RESTORE op: names the command and counts one reply (its bytes are in `wire`). */
+const RESTORE_CMDS: Argv[] = [['RESTORE']];
 
 const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
 /** Keyless commands of a stream that must reach every master of a cluster. */
@@ -270,7 +335,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private recoveries = new Set<Promise<void>>();
   /** Ops waiting for their node's connection to open, per address. */
   private opening = new Map<string, WOp[]>();
-  private changed: { promise: Promise<void>; resolve: () => void };
+  /** Resolved by `wake()`; created only when someone waits (acks are frequent, waiters are not). */
+  private changed: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly handler: ReplyHandler = (op, replies, conn) => this.onReplies(op, replies, conn);
+  /** RESTORE … REPLACE (3.0+). */
+  private readonly replaceOk: boolean;
+  /** Where RESTOREs of the fast path are encoded (their dump is not held once encoded). */
+  private readonly wire = new CommandSlab();
   private commandTable: Map<string, KeySpec> | null = null;
 
   private constructor(
@@ -290,7 +361,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       createConsumer: at(6, 2),
       hashFieldTtl: caps.hashFieldTtl,
     };
-    this.changed = this.newChanged();
+    this.replaceOk = atLeast(caps.version, 3, 0);
   }
 
   /** Connects, authenticates, detects version and cluster topology. Rejects with a TargetError. */
@@ -381,9 +452,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
     for (const e of entries) {
       if (e.kind !== 'command' && this.cmdGroups.length) await this.sendCommands();
       switch (e.kind) {
-        case 'key':
-          await this.writeKey(e);
+        case 'key': {
+          // Most keys are one RESTORE admitted at once: no promise unless the bounds make us wait.
+          const p = this.restoreFast(e);
+          if (p === NOT_FAST) await this.writeKey(e);
+          else if (p) await p;
           break;
+        }
         case 'chunk':
           await this.writeChunk(e);
           break;
@@ -416,7 +491,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     for (;;) {
       this.check();
       if (this.counters.inflightCommands === 0 && this.recoveries.size === 0) return;
-      await this.changed.promise;
+      await this.waitChange();
     }
   }
 
@@ -479,6 +554,46 @@ export class TargetWriter implements Statusable<WriterStatus> {
     return d;
   }
 
+  /**
+   * The common case of `writeKey` without an async frame and without a Unit: a whole dump this target restores
+   * with REPLACE (overwrite policy), no big key open. The RESTORE is encoded at once into the writer's command
+   * slab; its op keeps only those bytes (resent as they are after a loss: RESTORE … REPLACE is idempotent) and
+   * counts the key when acknowledged. Returns NOT_FAST to take the general path, else what `dispatch` returned.
+   */
+  private restoreFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
+    if (this.o.onConflict !== 'overwrite' || !this.replaceOk || e.dump === null || e.more) return NOT_FAST;
+    // Module values keep the general path (its error messages name the module the target must load).
+    if (e.type === 'module') return NOT_FAST;
+    if (this.current?.open && !this.current.ignoreChunks) return NOT_FAST;
+    const caps = this.capabilities;
+    if (!caps.restoreAbsTtl && e.expireAt > 0) return NOT_FAST;
+    if (e.expireAt > 0 && e.expireAt <= Date.now()) return NOT_FAST;
+    const dump = this.usableDump(e);
+    if (!dump) return NOT_FAST;
+    this.current = null;
+    const db = this.mapDb(e.db, e.key);
+    // Same arguments as writeKey: ABSTTL with an expiry, FREQ or IDLETIME where the target takes them (5.0+).
+    const w = this.wire;
+    const abs = caps.restoreAbsTtl;
+    const opt = !abs ? null : e.freq >= 0 ? RESTORE_FREQ : e.idle >= 0 ? RESTORE_IDLETIME : null;
+    const size = w.restore(
+      e.key,
+      e.expireAt,
+      dump,
+      abs && e.expireAt > 0,
+      opt,
+      e.freq >= 0 ? e.freq : e.idle,
+    );
+    const slot = caps.cluster ? keySlot(e.key) : 0;
+    const op = new WriterOp(this.handler, RESTORE_CMDS, size, caps.cluster ? -1 : db, slot, null, 'restore');
+    if (w.parts !== null) op.parts = w.parts;
+    else {
+      op.wire = w.buf;
+      op.wireAt = w.at;
+    }
+    return this.dispatch(op);
+  }
+
   private async writeKey(e: KeyEntry): Promise<void> {
     if (this.current?.open && !this.current.ignoreChunks) {
       throw this.fail(
@@ -505,7 +620,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (e.expireAt > 0 && !caps.restoreAbsTtl) ttl = Math.max(1, e.expireAt - now);
       const argv: (Buffer | string)[] = ['RESTORE', e.key, String(ttl), dump];
       const policy = this.o.onConflict;
-      const replaceOk = atLeast(caps.version, 3, 0);
+      const replaceOk = this.replaceOk;
       if (policy === 'overwrite') {
         if (replaceOk) argv.push('REPLACE');
         else await this.dispatch(this.keyOp(unit, { argv: ['DEL', e.key], kind: 'first', items: 0 }));
@@ -765,37 +880,18 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   // ---- ops and dispatch ----
 
-  private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind): WOp {
+  private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind, db?: number): WOp {
     let bytes = 0;
-    for (const c of cmds) bytes += commandSize(c);
-    const op: WOp = {
-      cmds,
-      bytes,
-      db: this.capabilities.cluster ? -1 : 0,
-      asking: false,
-      slot,
-      node,
-      unit: null,
-      kind,
-      items: 0,
-      attempts: 0,
-      resent: false,
-      busy: null,
-      reserved: false,
-      txAddr: null,
-      label: '',
-      onReply: null,
-      done: (replies, conn) => this.onReplies(op, replies, conn),
-    };
-    return op;
+    for (let i = 0; i < cmds.length; i++) bytes += commandSize(cmds[i]);
+    const cluster = this.capabilities.cluster;
+    return new WriterOp(this.handler, cmds, bytes, cluster ? -1 : (db ?? 0), slot, node, kind);
   }
 
   private keyOp(
     unit: Unit,
     c: { argv: Argv; kind: CommandKind; items: number; id?: StreamId; group?: Buffer },
   ): WOp {
-    const op = this.op([c.argv], unit.slot, null, c.kind);
-    op.db = this.capabilities.cluster ? -1 : unit.db;
+    const op = this.op([c.argv], unit.slot, null, c.kind, unit.db);
     op.unit = unit;
     op.items = c.items;
     op.id = c.id;
@@ -826,7 +922,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private async dispatchLater(op: WOp): Promise<void> {
     while (!this.room(op)) {
       this.check();
-      await this.changed.promise;
+      await this.waitChange();
     }
     this.admit(op);
   }
@@ -866,7 +962,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
   /** Sends an op to its node, opening the connection first when needed (order per node is kept). */
   private route(op: WOp): void {
     const addr = this.addrFor(op);
-    const waiting = this.opening.get(addr);
+    const waiting = this.opening.size ? this.opening.get(addr) : undefined;
     if (waiting) {
       waiting.push(op);
       return;
@@ -901,16 +997,20 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   private wake(): void {
     const prev = this.changed;
-    this.changed = this.newChanged();
+    if (!prev) return;
+    this.changed = null;
     prev.resolve();
   }
 
-  private newChanged(): { promise: Promise<void>; resolve: () => void } {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    return { promise, resolve };
+  private waitChange(): Promise<void> {
+    if (!this.changed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.changed = { promise, resolve };
+    }
+    return this.changed.promise;
   }
 
   /** Records the first failure; later writes and flush reject with it. */
@@ -926,10 +1026,11 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   private whereOf(op: WOp, node?: string): { node: string; db?: number; key?: string } {
+    const key = op.unit ? op.unit.key : op.key();
     return {
       node: node ?? this.addrFor(op),
-      db: op.unit ? op.unit.db : undefined,
-      key: op.unit ? printableKey(op.unit.key) : undefined,
+      db: op.unit ? op.unit.db : key ? Math.max(op.db, 0) : undefined,
+      key: key ? printableKey(key) : undefined,
     };
   }
 
@@ -1021,7 +1122,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (op.kind === 'first' || op.kind === 'restore') u.firstAcked = true;
       else if (op.kind === 'rpush') u.listAcked += op.items;
       this.maybeCountKey(u);
-    }
+    } else if (op.kind === 'restore') this.counters.keys++;
     if (this.gates.length) this.gates = this.gates.filter((g) => !g.open());
     this.wake();
     return undefined;

@@ -12,6 +12,7 @@ import { createZsetDecoder } from './zset.ts';
 
 export type { ValueDecoder, ValueSink } from './common.ts';
 export { ModuleValueSkipper, moduleNameFromId } from './module.ts';
+export { StringDecoder } from './string.ts';
 
 export function createValueDecoder(valueType: ValueType, rdbType: number, flavor: Flavor): ValueDecoder {
   switch (valueType) {

@@ -8,10 +8,16 @@ import { RdbError } from '../errors.ts';
 import type { Reader } from '../reader.ts';
 import type { ValueDecoder, ValueSink } from './common.ts';
 
-class StringDecoder implements ValueDecoder {
+export class StringDecoder implements ValueDecoder {
   count = 1;
   /** Bytes of a streamed raw string still to come; -1 before the header. */
   private left = -1;
+
+  /** Ready for the next key (the parser reuses one instance: strings are most keys). */
+  reset(): this {
+    this.left = -1;
+    return this;
+  }
 
   step(r: Reader, sink: ValueSink): boolean {
     if (this.left < 0) {

@@ -1,0 +1,19 @@
+/**
+ * Child of bench/import.ts: decodes one RDB file once, in a process of its own (like the import it is compared
+ * with, not in the bench process whose heap holds the dataset generation), and prints {seconds, keys} as JSON.
+ *
+ *   node --import tsx bench/decode-only.ts <file.rdb> dumps|data
+ */
+import { createReadStream } from 'node:fs';
+import { RdbParser } from '../src/rdb/index.ts';
+
+const [file, mode] = process.argv.slice(2);
+const dumps = mode === 'dumps';
+const parser = new RdbParser({ dumpable: () => dumps, dumpRdbVersion: 10 });
+const t0 = performance.now();
+let keys = 0;
+for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+  for (const e of parser.write(chunk as Buffer)) if (e.kind === 'key') keys++;
+}
+parser.end();
+process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, keys })}\n`);
