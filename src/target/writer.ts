@@ -1087,9 +1087,16 @@ export class TargetWriter implements Statusable<WriterStatus> {
       // New ops wait until this node has answered everything sent before, so a key's commands stay in order.
       this.gates.push({ open: () => conn.pending === 0 || !conn.connected });
       op.asking = redirect.ask;
-      op.node = redirect.ask ? redirect.addr : null;
-      this.route(op);
-      op.node = null;
+      const resend = () => {
+        if (this.failure || this.closed) return;
+        op.node = redirect.ask ? redirect.addr : null;
+        this.route(op);
+        op.node = null;
+      };
+      // Redirects bouncing between nodes mean the slot's new owner is still spreading through the cluster:
+      // back off (the op stays counted in flight, so flush() waits for it) instead of spending every retry at once.
+      if (op.attempts > 2) setTimeout(resend, Math.min(1000, 10 * 2 ** (op.attempts - 3)));
+      else resend();
       return undefined;
     }
     if (RETRIABLE.has(err.code)) {

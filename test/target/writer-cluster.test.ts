@@ -84,7 +84,10 @@ describe('TargetWriter on a cluster target', () => {
     const slot = keySlot(key);
     const from = await ownerOf(slot);
     const to = (from + 1) % 3;
-    // Move the (empty) slot: the new owner first, then everyone else.
+    // Move the (empty) slot the documented way: IMPORTING/MIGRATING, then the new owner first (which bumps its
+    // config epoch, so gossip cannot hand the slot back), then everyone else.
+    await clients[to].call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]);
+    await clients[from].call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]);
     await clients[to].call('CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]);
     for (const i of [from, (from + 2) % 3])
       await clients[i].call('CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]);
