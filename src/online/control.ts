@@ -58,12 +58,17 @@ export async function controlClient(at: HostPort, cred: Credentials, timeoutMs =
       retryStrategy: () => null,
       enableOfflineQueue: false,
     });
-    r.on('error', () => {});
+    // ioredis rejects connect() with "Connection is closed" and reports the cause (WRONGPASS, …) as an event.
+    let cause: unknown = null;
+    r.on('error', (err) => {
+      cause ??= err;
+    });
     try {
       await r.connect();
+      await r.ping();
       return r;
     } catch (err) {
-      last = err;
+      last = cause ?? err;
       r.disconnect();
     }
   }

@@ -96,7 +96,10 @@ class Requester {
           node: this.node,
         });
       }
-      this.parser.push(c);
+      // While a master prepares a full sync it sends newlines as keepalives, even before the PSYNC reply.
+      let i = 0;
+      if (this.parser.buffered === 0) while (i < c.length && c[i] === 0x0a) i++;
+      this.parser.push(i ? c.subarray(i) : c);
     }
   }
 
@@ -125,13 +128,15 @@ async function authenticate(req: Requester, o: SourceOptions, node: string): Pro
     if (i > 0) attempts.push([(o.password as string).slice(0, i), (o.password as string).slice(i + 1)]);
   }
   let last: RespValue = null;
+  let unneeded = false;
   for (const args of attempts) {
     last = await req.call(['AUTH', ...args]);
     if (!(last instanceof RespError)) return;
-    // A password given for a source that has none: Redis says so; carry on as redis-cli does.
-    if (last.message.includes('without any password configured')) return;
-    if (!AUTH_CODES.has(last.code)) break;
+    // The default user has no password: Redis says so. Try the ACL form if there is one, else carry on as redis-cli.
+    if (last.message.includes('without any password configured')) unneeded = true;
+    else if (!AUTH_CODES.has(last.code)) break;
   }
+  if (unneeded) return;
   throw new ReplicationError('REPL_ERR_AUTH', `authentication refused: ${replyText(last)}`, { node });
 }
 
