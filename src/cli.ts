@@ -3,6 +3,7 @@
  */
 import { CliError } from './cli/errors.ts';
 import { IMPORT_USAGE, importCommand } from './cli/import.ts';
+import { MIGRATE_USAGE, migrateCommand } from './cli/migrate.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
 import { startServer } from './server.ts';
@@ -12,9 +13,11 @@ const USAGE = `Usage: dcs-migrate <command> [options]
 Commands:
   serve     Run the DCS-compatible migration API (settings from the environment, see .env.example)
   import    Load an RDB file into a Redis target
+  migrate   Copy a live Redis into a target as a replica (full sync, then the live stream)
   help      Show this text
 
-${IMPORT_USAGE}`;
+${IMPORT_USAGE}
+${MIGRATE_USAGE}`;
 
 async function serve(): Promise<void> {
   const server = await startServer(loadConfig());
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'import':
       return importCommand(argv.slice(1));
+    case 'migrate':
+      return migrateCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':

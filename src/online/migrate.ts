@@ -233,7 +233,17 @@ class StatsPoller {
     return c;
   }
 
-  async sample(): Promise<OnlineStats> {
+  private pending: Promise<OnlineStats> | null = null;
+
+  /** One sample at a time: a periodic tick and the final sample share one, so no connection is opened twice. */
+  sample(): Promise<OnlineStats> {
+    this.pending ??= this.take().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async take(): Promise<OnlineStats> {
     let sourceDbsize: number | null = 0;
     for (const m of this.masters) {
       try {
