@@ -24,6 +24,7 @@ import {
 } from '../replication/index.ts';
 import type { LogLevel } from '../runner/index.ts';
 import { encodeCommand, type TargetOptions, TargetWriter } from '../target/index.ts';
+import { scanCopy } from './scan-copy.ts';
 
 export interface MasterCheckpoint {
   replid: string;
@@ -141,7 +142,7 @@ export class MasterSync {
           this.phase = 'connecting';
           link = await openMasterLink(
             this.o.source,
-            this.point ? { replid: this.point.replid, offset: this.point.offset } : null,
+            this.point?.replid ? { replid: this.point.replid, offset: this.point.offset } : null,
             { bucket: this.o.bucket, signal },
           );
           connectedOnce = true;
@@ -166,6 +167,10 @@ export class MasterSync {
         } catch (err) {
           await this.dropWriter(err);
           if (signal.aborted) return;
+          if (err instanceof ReplicationError && err.code === 'REPL_ERR_SYNC_REFUSED' && !connectedOnce) {
+            await this.scanFallback(err);
+            return;
+          }
           if (!(err instanceof ReplicationError) || !err.retriable) throw err;
           // A source that was never reachable is most likely misconfigured: fail fast instead of retrying for minutes.
           if (!connectedOnce && err.code === 'REPL_ERR_CONNECT') throw err;
@@ -188,6 +193,39 @@ export class MasterSync {
     } finally {
       this.phase = 'done';
       await this.dropWriter(null).catch(() => {});
+    }
+  }
+
+  /**
+   * The source refuses to serve a replica: copy it once with SCAN + DUMP/RESTORE (logged as not lossless). An
+   * incremental task then fails, saying why: following live writes needs PSYNC.
+   */
+  private async scanFallback(refused: ReplicationError): Promise<void> {
+    await this.hooks.log(
+      'WARN',
+      'SCAN_MODE',
+      `${this.node}: ${refused.bare}; copying with SCAN + DUMP/RESTORE instead. This copy is NOT lossless: keys written or deleted during the scan may be missed or copied in an older state.`,
+    );
+    this.phase = 'full';
+    this.rdb = { bytes: 0, totalBytes: null, keys: 0, diskless: true };
+    const writer = await this.openWriter();
+    const { host, port, username, password } = this.o.source;
+    const t0 = performance.now();
+    const res = await scanCopy({ host, port }, { username, password }, writer, this.o.signal, (keys) => {
+      if (this.rdb) this.rdb.keys = keys;
+    });
+    if (this.o.signal.aborted) return;
+    await this.hooks.log(
+      'INFO',
+      'SCAN_COPY_DONE',
+      `${this.node}: SCAN copy done: ${res.keys} keys in ${((performance.now() - t0) / 1000).toFixed(2)} s (${res.skipped} vanished or of an unknown type).`,
+    );
+    if (this.o.mode === 'incremental') {
+      throw new ReplicationError(
+        'REPL_ERR_SYNC_REFUSED',
+        `${refused.bare}; the data was copied once with SCAN (not lossless), but following live writes needs a source that allows PSYNC (or give its renamed name)`,
+        { node: this.node },
+      );
     }
   }
 
@@ -219,7 +257,7 @@ export class MasterSync {
   /** Returns false when stopped before the RDB was complete. */
   private async fullSync(
     link: MasterLink,
-    reply: { replid: string; offset: number },
+    reply: { replid: string | null; offset: number },
     writer: TargetWriter,
   ): Promise<boolean> {
     if (this.point) {
@@ -250,7 +288,7 @@ export class MasterSync {
     await this.hooks.log(
       'INFO',
       'FULL_SYNC_STARTED',
-      `${this.node}: full sync started (${transfer.diskless ? 'diskless transfer' : `RDB of ${transfer.totalBytes} bytes`}, replication id ${reply.replid}, offset ${reply.offset}).`,
+      `${this.node}: full sync started (${transfer.diskless ? 'diskless transfer' : `RDB of ${transfer.totalBytes} bytes`}, replication id ${reply.replid ?? 'none (SYNC)'}, offset ${reply.offset}).`,
     );
     const summary = await importRdb(transfer, writer, {
       file: `RDB from ${this.node}`,
@@ -269,8 +307,16 @@ export class MasterSync {
     if (!summary.completed) return false;
     await transfer.finish();
     if (transfer.totalBytes === null && this.rdb) this.rdb.totalBytes = this.rdb.bytes;
-    this.point = { replid: reply.replid, offset: reply.offset, db: 0 };
-    await this.hooks.checkpoint(this.node, { ...this.point });
+    // A SYNC-style answer has no replication id: the stream is applied, but a reconnect needs a new full sync.
+    this.point = { replid: reply.replid ?? '', offset: reply.offset, db: 0 };
+    if (reply.replid) await this.hooks.checkpoint(this.node, { ...this.point });
+    else {
+      await this.hooks.log(
+        'WARN',
+        'NO_PSYNC',
+        `${this.node}: the source answered like SYNC (no replication id): a dropped connection will need a new full sync.`,
+      );
+    }
     await this.hooks.log(
       'INFO',
       'FULL_SYNC_DONE',
@@ -300,7 +346,7 @@ export class MasterSync {
       if (sent.offset !== point.offset || sent.db !== point.db) {
         point.offset = sent.offset;
         point.db = sent.db;
-        await this.hooks.checkpoint(this.node, { ...point });
+        if (point.replid) await this.hooks.checkpoint(this.node, { ...point });
       }
     };
     try {

@@ -214,7 +214,7 @@ class StatsPoller {
       return {
         node: s.node,
         phase: s.phase,
-        lag: s.point && mo !== undefined ? Math.max(0, mo - s.point.offset) : null,
+        lag: s.point?.replid && mo !== undefined ? Math.max(0, mo - s.point.offset) : null,
         fullSyncs: s.fullSyncs,
         partialResyncs: s.partialResyncs,
         reconnects: s.reconnects,

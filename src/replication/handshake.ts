@@ -30,7 +30,8 @@ export interface HandshakeOptions {
 }
 
 export type PsyncReply =
-  | { kind: 'full'; replid: string; offset: number }
+  /** `replid` is null when the source answered like SYNC (no id, no offset: the stream cannot be resumed). */
+  | { kind: 'full'; replid: string | null; offset: number }
   /** `replid` is the master's new replication id after a failover, null when unchanged. */
   | { kind: 'continue'; replid: string | null };
 
@@ -78,10 +79,26 @@ class Requester {
     private readonly timeoutMs: number,
   ) {}
 
-  async call(argv: (string | Buffer)[]): Promise<RespValue> {
+  /** Bytes of a reply that is not RESP (an old-style SYNC answer: the RDB transfer itself). */
+  private raw: Buffer | null = null;
+
+  /**
+   * Sends a command and reads its reply. With `syncAnswer`, a reply starting with `$` is the RDB transfer of a plain
+   * SYNC (what a stock Redis does for a renamed PSYNC): SYNC_ANSWER is returned and the bytes are kept for `rest()`.
+   */
+  async call(argv: (string | Buffer)[], syncAnswer = false): Promise<RespValue | typeof SYNC_ANSWER> {
     this.reader.write(encodeCommand(argv));
     for (;;) {
-      const v = this.parser.next();
+      let v: RespValue | typeof NEED_MORE;
+      try {
+        v = this.parser.next();
+      } catch (err) {
+        throw new ReplicationError(
+          'REPL_ERR_PROTOCOL',
+          `unexpected reply to ${argv[0]}: ${(err as { message?: string }).message ?? err}`,
+          { node: this.node },
+        );
+      }
       if (v !== NEED_MORE) return v;
       const c = await this.reader.read(this.timeoutMs);
       if (c === ABORTED)
@@ -99,13 +116,17 @@ class Requester {
       // While a master prepares a full sync it sends newlines as keepalives, even before the PSYNC reply.
       let i = 0;
       if (this.parser.buffered === 0) while (i < c.length && c[i] === 0x0a) i++;
+      if (syncAnswer && this.parser.buffered === 0 && i < c.length && c[i] === 0x24) {
+        this.raw = c.subarray(i);
+        return SYNC_ANSWER;
+      }
       this.parser.push(i ? c.subarray(i) : c);
     }
   }
 
   /** Bytes read past the last reply, handed back to the reader. */
   rest(): Buffer {
-    return this.parser.takeRest();
+    return this.raw ?? this.parser.takeRest();
   }
 }
 
@@ -115,6 +136,8 @@ function replyText(v: RespValue): string {
   if (Buffer.isBuffer(v)) return v.toString('latin1'); // text-ok: protocol reply, not user data
   return String(v);
 }
+
+const SYNC_ANSWER: unique symbol = Symbol('SYNC_ANSWER');
 
 const AUTH_CODES = new Set(['WRONGPASS', 'NOAUTH', 'ERR']);
 
@@ -130,7 +153,7 @@ async function authenticate(req: Requester, o: SourceOptions, node: string): Pro
   let last: RespValue = null;
   let unneeded = false;
   for (const args of attempts) {
-    last = await req.call(['AUTH', ...args]);
+    last = (await req.call(['AUTH', ...args])) as RespValue;
     if (!(last instanceof RespError)) return;
     // The default user has no password: Redis says so. Try the ACL form if there is one, else carry on as redis-cli.
     if (last.message.includes('without any password configured')) unneeded = true;
@@ -198,7 +221,7 @@ export async function openMasterLink(
     const req = new Requester(reader, node, h.replyTimeoutMs ?? HANDSHAKE_DEFAULTS.replyTimeoutMs);
     await authenticate(req, o, node);
     const localPort = socket.localPort ?? 0;
-    const lp = await req.call(['REPLCONF', 'listening-port', String(localPort)]);
+    const lp = (await req.call(['REPLCONF', 'listening-port', String(localPort)])) as RespValue;
     if (lp instanceof RespError) {
       if (lp.code === 'NOAUTH')
         throw new ReplicationError('REPL_ERR_AUTH', `authentication required: ${lp.message}`, { node });
@@ -210,7 +233,9 @@ export async function openMasterLink(
     await req.call(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
     const cmd = o.psyncCommand || 'PSYNC';
     const args = resume ? [resume.replid, String(resume.offset + 1)] : ['?', '-1'];
-    const reply = psyncReply(await req.call([cmd, ...args]), node, cmd);
+    const answer = await req.call([cmd, ...args], true);
+    const reply: PsyncReply =
+      answer === SYNC_ANSWER ? { kind: 'full', replid: null, offset: 0 } : psyncReply(answer, node, cmd);
     reader.unshift(req.rest());
     return { reader, reply, node, localPort };
   } catch (err) {

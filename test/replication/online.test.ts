@@ -244,4 +244,53 @@ describe('online migration', () => {
     auto.ac.abort();
     await auto.done;
   });
+
+  test('a renamed PSYNC: --psync-command reaches it; a source refusing PSYNC is copied by SCAN (logged as not lossless)', async () => {
+    const renamed = await redis([
+      ...DISKLESS,
+      '--rename-command',
+      'PSYNC',
+      'MYPSYNC',
+      '--rename-command',
+      'SYNC',
+      '',
+    ]);
+    const dst1 = await redis();
+    const dst2 = await redis();
+    const dst3 = await redis();
+    await renamed.cli('DEBUG', 'POPULATE', '1500', 'scan', '12');
+    await renamed.cli('HSET', 'h', 'f', 'v');
+    await renamed.cli('SET', 'ttl', 'x', 'PX', '3600000');
+    await renamed.cli('XADD', 'st', '1-1', 'a', 'b');
+
+    const named = start({
+      source: { addrs: addr(renamed), psyncCommand: 'MYPSYNC' },
+      target: { addrs: addr(dst1) },
+      mode: 'full',
+    });
+    await named.done;
+    assert.ok(named.logs.some((l) => l.code === 'FULL_SYNC_DONE'));
+    await assertSameData(renamed, dst1);
+
+    const scanned = start({ source: { addrs: addr(renamed) }, target: { addrs: addr(dst2) }, mode: 'full' });
+    assert.equal(((await scanned.done) as { completed: boolean }).completed, true);
+    const warn = scanned.logs.find((l) => l.code === 'SCAN_MODE');
+    assert.ok(
+      warn && warn.level === 'WARN' && /NOT lossless/.test(warn.message),
+      JSON.stringify(scanned.logs),
+    );
+    await assertSameData(renamed, dst2, { expiryToleranceMs: 1000 });
+
+    const incr = start({
+      source: { addrs: addr(renamed) },
+      target: { addrs: addr(dst3) },
+      mode: 'incremental',
+    });
+    await assert.rejects(incr.done, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'REPL_ERR_SYNC_REFUSED');
+      assert.match(err.message, /copied once with SCAN.*following live writes needs/);
+      return true;
+    });
+    await assertSameData(renamed, dst3, { expiryToleranceMs: 1000 });
+  });
 });
