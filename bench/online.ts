@@ -7,7 +7,8 @@
  *      every 10 ms one of them is a probe key, and the target's keyspace notification for it gives the time from
  *      sending to applied on the target. p50 / p99 / max over BENCH_LAG_SECONDS (default 10) (goal p99 ≤ 100 ms).
  *
- *   BENCH_KEYS=200000 (small string keys; plus BENCH_KEYS/20 lists, hashes, sets, zsets)
+ *   BENCH_KEYS=200000 (small string keys; plus BENCH_KEYS/20 lists, hashes, sets, zsets), BENCH_RATE=20000,
+ *   BENCH_LAG_SECONDS=10, BENCH_SKIP_FULL=1 (lag only), BENCH_ACK_MS (ack/checkpoint interval of the link)
  */
 import { Redis } from 'ioredis';
 import { migrateOnline, type OnlineStats } from '../src/online/index.ts';

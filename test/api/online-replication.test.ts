@@ -55,7 +55,9 @@ async function logCodes(svc: TestService, p: string, id: string): Promise<string
 
 describe('online migration through the API', () => {
   test('SetOnlineMigrationTask incremental: full sync, stream, service restart resumes with +CONTINUE, stop', async () => {
-    let svc = await service();
+    let svc = await startTestService({ executors: defaultExecutors() });
+    // The restarted instance (same data dir) is the one to dispose of.
+    cleanup.push(() => svc.dispose());
     const src = await redis(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0']);
     const dst = await redis();
     await src.cli('DEBUG', 'POPULATE', '3000', 'api', '32');
