@@ -4,6 +4,7 @@
 import { CliError } from './cli/errors.ts';
 import { IMPORT_USAGE, importCommand } from './cli/import.ts';
 import { TASKS_USAGE, tasksCommand } from './cli/tasks.ts';
+import { MIGRATE_USAGE, migrateCommand } from './cli/migrate.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
 
@@ -12,10 +13,12 @@ const USAGE = `Usage: dcs-migrate <command> [options]
 Commands:
   serve     Run the DCS-compatible migration API (settings from the environment, see .env.example)
   import    Load an RDB file into a Redis target
+  migrate   Copy a live Redis into a target as a replica (full sync, then the live stream)
   tasks     List, show, stop or delete the tasks of a running service
   help      Show this text
 
 ${IMPORT_USAGE}
+${MIGRATE_USAGE}
 ${TASKS_USAGE}`;
 
 async function serve(): Promise<void> {
@@ -45,6 +48,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'import':
       return importCommand(argv.slice(1));
+    case 'migrate':
+      return migrateCommand(argv.slice(1));
     case 'tasks':
       return tasksCommand(argv.slice(1));
     case undefined:

@@ -23,6 +23,7 @@ import type { SecretBox } from './secrets.ts';
 import {
   ACTIVE_STATUSES,
   allowed,
+  canTransition,
   nextStatus,
   type TaskEvent,
   type TaskKind,
@@ -522,7 +523,8 @@ export class TaskService implements RunnerHost {
       },
       phase: async (event) => {
         const t = await this.#db.task.findUnique({ where: { id: taskId } });
-        if (t && !signal.aborted) {
+        // A resumed run may already be in the phase it reports (e.g. INCRMIGEATING after a restart): nothing to do.
+        if (t && !signal.aborted && canTransition(t.kind as TaskKind, t.status as TaskStatus, event)) {
           await this.#transition(t, event);
           await this.#addLog(
             taskId,

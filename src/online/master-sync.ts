@@ -1,0 +1,396 @@
+/**
+ * One replication stream from one source master into the target: full sync (the RDB streamed through the decoder
+ * into the writer as it arrives), then the live command stream, until stopped. After a dropped connection it
+ * reconnects with `PSYNC <replid> <offset+1>` from the last position the target acknowledged; when the source can
+ * no longer continue from there it runs a new full sync (resume_mode auto) or fails (manual).
+ *
+ * Positions: `point` is what the target has acknowledged (the writer was flushed after it), the only thing ever
+ * checkpointed or reported to the source in `REPLCONF ACK`. Each connection gets its own writer; on a loss the old
+ * one is drained first, so the next connection continues exactly after what was applied.
+ */
+import type { CommandEntry } from '../entry.ts';
+import { importRdb } from '../pipeline/index.ts';
+import {
+  ABORTED,
+  CommandStream,
+  type MasterLink,
+  openMasterLink,
+  RdbTransfer,
+  ReplicationError,
+  type SourceOptions,
+  type StreamPoint,
+  TIMEOUT,
+  type TokenBucket,
+} from '../replication/index.ts';
+import type { LogLevel } from '../runner/index.ts';
+import { encodeCommand, type TargetOptions, TargetWriter } from '../target/index.ts';
+import { scanCopy } from './scan-copy.ts';
+
+export interface MasterCheckpoint {
+  replid: string;
+  /** Offset (source numbering) of the last byte applied to the target. */
+  offset: number;
+  /** Db selected at that point of the stream (a continued stream need not repeat SELECT). */
+  db: number;
+}
+
+export interface MasterSyncOptions {
+  source: SourceOptions;
+  target: TargetOptions;
+  /** `full`: stop after the full sync; `incremental`: follow the live stream until stopped. */
+  mode: 'full' | 'incremental';
+  resumeMode: 'auto' | 'manual';
+  bucket: TokenBucket | null;
+  signal: AbortSignal;
+  /** Where a previous run stopped (incremental only). */
+  checkpoint: MasterCheckpoint | null;
+  ackIntervalMs?: number;
+  /** Silence after which the link counts as lost (the source PINGs every repl-ping-replica-period, 10 s). */
+  idleTimeoutMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Consecutive time the source may stay unreachable before the task fails. */
+  giveUpAfterMs?: number;
+}
+
+export const MASTER_SYNC_DEFAULTS = {
+  ackIntervalMs: 1000,
+  idleTimeoutMs: 60_000,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 5000,
+  giveUpAfterMs: 5 * 60_000,
+} as const;
+
+export interface MasterSyncHooks {
+  log(level: LogLevel, code: string, message: string): Promise<void>;
+  /** The acknowledged position moved; persist it. */
+  checkpoint(node: string, cp: MasterCheckpoint): Promise<void>;
+  /** A full sync replaces a continuation the source refused (resume_mode auto). */
+  resync(node: string): Promise<void>;
+  /** A full sync finished and the target acknowledged all of it. */
+  fullSyncDone(node: string): Promise<void>;
+  /** The command stream is being applied (after a full sync or a `+CONTINUE`). */
+  streaming(node: string): Promise<void>;
+}
+
+export interface RdbProgress {
+  bytes: number;
+  totalBytes: number | null;
+  keys: number;
+  diskless: boolean;
+}
+
+export type MasterPhase = 'connecting' | 'full' | 'stream' | 'done';
+
+interface WriterTotals {
+  bytes: number;
+  acked: number;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class MasterSync {
+  readonly node: string;
+  phase: MasterPhase = 'connecting';
+  /** Acknowledged position (null until a full sync completed). */
+  point: MasterCheckpoint | null;
+  rdb: RdbProgress | null = null;
+  fullSyncs = 0;
+  partialResyncs = 0;
+  reconnects = 0;
+  private writer: TargetWriter | null = null;
+  private readonly closed: WriterTotals = { bytes: 0, acked: 0 };
+  private readonly o: Required<Omit<MasterSyncOptions, 'checkpoint'>>;
+
+  constructor(
+    opts: MasterSyncOptions,
+    private readonly hooks: MasterSyncHooks,
+  ) {
+    this.node = `${opts.source.host}:${opts.source.port}`;
+    this.point = opts.mode === 'incremental' ? opts.checkpoint : null;
+    this.o = { ...MASTER_SYNC_DEFAULTS, ...opts };
+  }
+
+  /** Bytes written to and commands acknowledged by the target over all connections. */
+  totals(): WriterTotals {
+    const s = this.writer?.status();
+    return { bytes: this.closed.bytes + (s?.bytes ?? 0), acked: this.closed.acked + (s?.acked ?? 0) };
+  }
+
+  /** Resolves when done (full mode), or stopped and drained; throws on a failure that reconnecting cannot fix. */
+  async run(): Promise<void> {
+    const { signal } = this.o;
+    let delay = this.o.reconnectMinMs;
+    let failingSince = 0;
+    let connectedOnce = false;
+    try {
+      for (;;) {
+        if (signal.aborted) return;
+        let link: MasterLink | null = null;
+        try {
+          this.phase = 'connecting';
+          link = await openMasterLink(
+            this.o.source,
+            this.point?.replid ? { replid: this.point.replid, offset: this.point.offset } : null,
+            { bucket: this.o.bucket, signal },
+          );
+          connectedOnce = true;
+          const writer = await this.openWriter();
+          if (link.reply.kind === 'full') {
+            if (!(await this.fullSync(link, link.reply, writer))) return;
+            if (this.o.mode === 'full') return;
+          } else {
+            const point = this.point as MasterCheckpoint;
+            if (link.reply.replid) point.replid = link.reply.replid;
+            this.partialResyncs++;
+            await this.hooks.log(
+              'INFO',
+              'PSYNC_CONTINUE',
+              `${this.node}: partial resync accepted (+CONTINUE) at offset ${point.offset + 1}; no full sync needed.`,
+            );
+          }
+          failingSince = 0;
+          delay = this.o.reconnectMinMs;
+          await this.stream(link, writer);
+          return;
+        } catch (err) {
+          await this.dropWriter(err);
+          if (signal.aborted) return;
+          if (err instanceof ReplicationError && err.code === 'REPL_ERR_SYNC_REFUSED' && !connectedOnce) {
+            await this.scanFallback(err);
+            return;
+          }
+          if (!(err instanceof ReplicationError) || !err.retriable) throw err;
+          // A source that was never reachable is most likely misconfigured: fail fast instead of retrying for minutes.
+          if (!connectedOnce && err.code === 'REPL_ERR_CONNECT') throw err;
+          const now = Date.now();
+          failingSince ||= now;
+          if (now - failingSince > this.o.giveUpAfterMs) throw err;
+          this.reconnects++;
+          const from = this.point ? `PSYNC from offset ${this.point.offset + 1}` : 'a full sync';
+          await this.hooks.log(
+            'WARN',
+            'SOURCE_RECONNECT',
+            `${this.node}: ${err.message}; reconnecting in ${delay} ms (${from}).`,
+          );
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, this.o.reconnectMaxMs);
+        } finally {
+          link?.reader.close();
+        }
+      }
+    } finally {
+      this.phase = 'done';
+      await this.dropWriter(null).catch(() => {});
+    }
+  }
+
+  /**
+   * The source refuses to serve a replica: copy it once with SCAN + DUMP/RESTORE (logged as not lossless). An
+   * incremental task then fails, saying why: following live writes needs PSYNC.
+   */
+  private async scanFallback(refused: ReplicationError): Promise<void> {
+    await this.hooks.log(
+      'WARN',
+      'SCAN_MODE',
+      `${this.node}: ${refused.bare}; copying with SCAN + DUMP/RESTORE instead. This copy is NOT lossless: keys written or deleted during the scan may be missed or copied in an older state.`,
+    );
+    this.phase = 'full';
+    this.rdb = { bytes: 0, totalBytes: null, keys: 0, diskless: true };
+    const writer = await this.openWriter();
+    const { host, port, username, password } = this.o.source;
+    const t0 = performance.now();
+    const res = await scanCopy({ host, port }, { username, password }, writer, this.o.signal, (keys) => {
+      if (this.rdb) this.rdb.keys = keys;
+    });
+    if (this.o.signal.aborted) return;
+    await this.hooks.log(
+      'INFO',
+      'SCAN_COPY_DONE',
+      `${this.node}: SCAN copy done: ${res.keys} keys in ${((performance.now() - t0) / 1000).toFixed(2)} s (${res.skipped} vanished or of an unknown type).`,
+    );
+    if (this.o.mode === 'incremental') {
+      throw new ReplicationError(
+        'REPL_ERR_SYNC_REFUSED',
+        `${refused.bare}; the data was copied once with SCAN (not lossless), but following live writes needs a source that allows PSYNC (or give its renamed name)`,
+        { node: this.node },
+      );
+    }
+  }
+
+  private async openWriter(): Promise<TargetWriter> {
+    const w = await TargetWriter.connect({ onConflict: 'overwrite', ...this.o.target });
+    this.writer = w;
+    return w;
+  }
+
+  /**
+   * Drains and closes the connection's writer. After a source-side loss (or a stop) the writer's in-flight entries
+   * are flushed so the position is exact; after a target failure it is only closed.
+   */
+  private async dropWriter(cause: unknown): Promise<void> {
+    const w = this.writer;
+    if (!w) return;
+    this.writer = null;
+    const s0 = w.status();
+    try {
+      if (cause === null || cause instanceof ReplicationError) await w.close();
+    } finally {
+      const s = w.status();
+      this.closed.bytes += Math.max(s.bytes, s0.bytes);
+      this.closed.acked += Math.max(s.acked, s0.acked);
+      if (cause !== null && !(cause instanceof ReplicationError)) await w.close().catch(() => {});
+    }
+  }
+
+  /** Returns false when stopped before the RDB was complete. */
+  private async fullSync(
+    link: MasterLink,
+    reply: { replid: string | null; offset: number },
+    writer: TargetWriter,
+  ): Promise<boolean> {
+    if (this.point) {
+      const at = this.point.offset + 1;
+      if (this.o.resumeMode === 'manual') {
+        throw new ReplicationError(
+          'REPL_ERR_RESYNC_REQUIRED',
+          `the source cannot continue the stream from offset ${at} (its backlog no longer covers it or its replication id changed) and resume_mode is manual; restart the task for a new full sync or set resume_mode to auto`,
+          { node: this.node },
+        );
+      }
+      await this.hooks.log(
+        'WARN',
+        'PSYNC_REFUSED',
+        `${this.node}: the source cannot continue from offset ${at} (backlog or replication id gone); starting a new full sync (resume_mode auto).`,
+      );
+      this.point = null;
+      await this.hooks.resync(this.node);
+    }
+    this.phase = 'full';
+    const transfer = await RdbTransfer.open(link.reader, {
+      node: this.node,
+      idleTimeoutMs: this.o.idleTimeoutMs,
+    });
+    if (!transfer) return false;
+    this.fullSyncs++;
+    this.rdb = { bytes: 0, totalBytes: transfer.totalBytes, keys: 0, diskless: transfer.diskless };
+    await this.hooks.log(
+      'INFO',
+      'FULL_SYNC_STARTED',
+      `${this.node}: full sync started (${transfer.diskless ? 'diskless transfer' : `RDB of ${transfer.totalBytes} bytes`}, replication id ${reply.replid ?? 'none (SYNC)'}, offset ${reply.offset}).`,
+    );
+    const summary = await importRdb(transfer, writer, {
+      file: `RDB from ${this.node}`,
+      totalBytes: transfer.totalBytes,
+      signal: this.o.signal,
+      progressEveryMs: 200,
+      onProgress: (p) => {
+        this.rdb = {
+          bytes: p.bytes,
+          totalBytes: transfer.totalBytes,
+          keys: p.keysRead,
+          diskless: transfer.diskless,
+        };
+      },
+    });
+    if (!summary.completed) return false;
+    await transfer.finish();
+    if (transfer.totalBytes === null && this.rdb) this.rdb.totalBytes = this.rdb.bytes;
+    // A SYNC-style answer has no replication id: the stream is applied, but a reconnect needs a new full sync.
+    this.point = { replid: reply.replid ?? '', offset: reply.offset, db: 0 };
+    if (reply.replid) await this.hooks.checkpoint(this.node, { ...this.point });
+    else {
+      await this.hooks.log(
+        'WARN',
+        'NO_PSYNC',
+        `${this.node}: the source answered like SYNC (no replication id): a dropped connection will need a new full sync.`,
+      );
+    }
+    await this.hooks.log(
+      'INFO',
+      'FULL_SYNC_DONE',
+      `${this.node}: full sync done: ${summary.keysRead} keys, ${summary.bytes} bytes in ${summary.seconds.toFixed(2)} s (${summary.expiredSkipped} already expired).`,
+    );
+    await this.hooks.fullSyncDone(this.node);
+    return true;
+  }
+
+  private ack(link: MasterLink): void {
+    link.reader.write(encodeCommand(['REPLCONF', 'ACK', String((this.point as MasterCheckpoint).offset)]));
+  }
+
+  /** Applies the command stream until stopped (then drains); throws REPL_ERR_LOST when the link breaks. */
+  private async stream(link: MasterLink, writer: TargetWriter): Promise<void> {
+    const point = this.point as MasterCheckpoint;
+    const stream = new CommandStream({ offset: point.offset, db: point.db }, this.node);
+    this.phase = 'stream';
+    await this.hooks.streaming(this.node);
+    // A diskless master puts the replica online on its first ACK.
+    this.ack(link);
+    let sent: StreamPoint = { offset: point.offset, db: point.db };
+    let nextAck = performance.now() + this.o.ackIntervalMs;
+    let lastData = performance.now();
+    const settle = async () => {
+      await writer.flush();
+      if (sent.offset !== point.offset || sent.db !== point.db) {
+        point.offset = sent.offset;
+        point.db = sent.db;
+        if (point.replid) await this.hooks.checkpoint(this.node, { ...point });
+      }
+    };
+    try {
+      for (;;) {
+        const wait = Math.max(1, nextAck - performance.now());
+        const c = await link.reader.read(wait);
+        if (c === ABORTED) break;
+        if (c === null) {
+          throw new ReplicationError('REPL_ERR_LOST', 'the source closed the connection', {
+            node: this.node,
+            offset: sent.offset,
+          });
+        }
+        const now = performance.now();
+        if (c !== TIMEOUT) {
+          lastData = now;
+          stream.push(c);
+          const entries: CommandEntry[] = [];
+          const getack = stream.drain(entries);
+          if (entries.length) await writer.write(entries);
+          sent = stream.safe;
+          if (getack) nextAck = 0;
+        } else if (now - lastData > this.o.idleTimeoutMs) {
+          throw new ReplicationError(
+            'REPL_ERR_LOST',
+            `no data from the source for ${this.o.idleTimeoutMs} ms`,
+            {
+              node: this.node,
+              offset: sent.offset,
+            },
+          );
+        }
+        if (performance.now() >= nextAck) {
+          await settle();
+          this.ack(link);
+          nextAck = performance.now() + this.o.ackIntervalMs;
+        }
+      }
+    } catch (err) {
+      // The link broke: what was handed to the writer is applied first, so the next PSYNC continues right after it.
+      if (err instanceof ReplicationError) await settle();
+      throw err;
+    }
+    // Stopped: everything handed to the writer is applied before the position is saved.
+    await settle();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Fallback for sources that refuse SYNC/PSYNC (managed services that disable or rename them without saying how):
+ * a one-time copy by SCAN + DUMP/PTTL on the source and RESTORE on the target. Not lossless — keys written or
+ * deleted while the scan runs may be missed or copied in an older state — and the caller says so in the task log.
+ */
+import type { Redis } from 'ioredis';
+import type { KeyEntry } from '../entry.ts';
+import { rdbTypeInfo } from '../rdb/index.ts';
+import type { TargetWriter } from '../target/index.ts';
+import { type Credentials, controlClient, type HostPort, infoField } from './control.ts';
+
+export interface ScanCopyResult {
+  keys: number;
+  /** Keys that vanished between SCAN and DUMP, or whose type this build cannot name. */
+  skipped: number;
+}
+
+const BATCH = 500;
+
+export async function scanCopy(
+  at: HostPort,
+  cred: Credentials,
+  writer: TargetWriter,
+  signal: AbortSignal,
+  onProgress: (keys: number) => void,
+): Promise<ScanCopyResult> {
+  const r: Redis = await controlClient(at, cred);
+  const out: ScanCopyResult = { keys: 0, skipped: 0 };
+  try {
+    const cluster = infoField(await r.info('cluster'), 'cluster_enabled') === '1';
+    const dbs = cluster
+      ? [0]
+      : [...(await r.info('keyspace')).matchAll(/^db(\d+):/gm)].map((m) => Number(m[1]));
+    for (const db of dbs) {
+      if (!cluster) await r.select(db);
+      let cursor = '0';
+      do {
+        if (signal.aborted) return out;
+        const [next, keys] = await r.scanBuffer(cursor, 'COUNT', BATCH);
+        cursor = String(next);
+        if (!keys.length) continue;
+        const p = r.pipeline();
+        for (const k of keys) p.dumpBuffer(k).pttl(k);
+        const replies = (await p.exec()) ?? [];
+        const now = Date.now();
+        const entries: KeyEntry[] = [];
+        for (let i = 0; i < keys.length; i++) {
+          const dump = replies[2 * i]?.[1] as Buffer | null;
+          const pttl = replies[2 * i + 1]?.[1] as number;
+          const info =
+            dump && dump.length > 10
+              ? rdbTypeInfo(dump[0], dump.readUInt16LE(dump.length - 10) >= 80 ? 'valkey' : 'redis')
+              : undefined;
+          if (!dump || !info || pttl === -2) {
+            out.skipped++;
+            continue;
+          }
+          entries.push({
+            kind: 'key',
+            db,
+            key: keys[i],
+            type: info.valueType,
+            rdbType: dump[0],
+            expireAt: pttl > 0 ? now + pttl : 0,
+            idle: -1,
+            freq: -1,
+            dump,
+            value: null,
+            more: false,
+          });
+        }
+        if (entries.length) await writer.write(entries);
+        out.keys += entries.length;
+        onProgress(out.keys);
+      } while (cursor !== '0');
+    }
+    await writer.flush();
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}
