@@ -16,8 +16,8 @@ import { freePort, type RedisServer, startRedis } from '../helpers/redis-server.
 import { eventually } from '../helpers/service.ts';
 import {
   assertSucceeded,
+  bucketWith,
   createImport,
-  freshBucket,
   freshProject,
   type ImportEnv,
   keyCount,
@@ -45,13 +45,6 @@ async function target(args: string[] = []): Promise<RedisServer> {
   const t = await startRedis({ args });
   servers.push(t);
   return t;
-}
-
-async function bucketWith(e: ImportEnv, files: Record<string, Buffer>): Promise<string> {
-  const b = freshBucket();
-  await e.s3.createBucket(b);
-  for (const [k, v] of Object.entries(files)) await e.s3.put(b, k, v);
-  return b;
 }
 
 /** Runs an import that must fail; returns its error and ERROR log code. */

@@ -13,18 +13,17 @@ import { assertSameData } from '../helpers/compare.ts';
 import { fixture } from '../helpers/rdb-fixtures.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import {
-  aofDir,
+  aofSource as aofSourceOf,
   assertSucceeded,
-  createImport,
-  freshBucket,
-  freshProject,
   type ImportEnv,
+  importInto as importIn,
   keyCount,
   logsOf,
+  nameOf,
   populate,
-  rewriteAof,
   saveRdb,
   startImportEnv,
+  type Target,
   targetOf,
 } from './support.ts';
 
@@ -37,32 +36,7 @@ let preSrc: RedisServer;
 let preFiles: Map<string, Buffer>;
 const servers: RedisServer[] = [];
 
-async function aofSource(preamble: boolean): Promise<[RedisServer, Map<string, Buffer>]> {
-  const r = await startRedis({
-    args: [
-      '--appendonly',
-      'yes',
-      '--aof-use-rdb-preamble',
-      preamble ? 'yes' : 'no',
-      '--appendfsync',
-      'always',
-      '--aof-timestamp-enabled',
-      preamble ? 'no' : 'yes',
-    ],
-  });
-  servers.push(r);
-  await populate(r, 'a');
-  await rewriteAof(r);
-  await populate(r, 'b'); // lands in the incr file, and changes keys of the base
-  await r.cli('SET', 'a:str:3:', 'overwritten-in-incr');
-  return [r, aofDir(r.dir)];
-}
-
-const nameOf = (files: Map<string, Buffer>, re: RegExp) => {
-  const n = [...files.keys()].find((k) => re.test(k));
-  assert.ok(n, `no file matching ${re} in ${[...files.keys()].join(', ')}`);
-  return n;
-};
+const aofSource = (preamble: boolean) => aofSourceOf(servers, preamble);
 
 async function target(): Promise<RedisServer> {
   const t = await startRedis();
@@ -70,23 +44,8 @@ async function target(): Promise<RedisServer> {
   return t;
 }
 
-async function bucketWith(files: Record<string, Buffer>): Promise<string> {
-  const b = freshBucket();
-  await env.s3.createBucket(b);
-  for (const [k, v] of Object.entries(files)) await env.s3.put(b, k, v);
-  return b;
-}
-
-async function importInto(
-  t: { addrs: string; password?: string },
-  files: Record<string, Buffer>,
-  names?: string[],
-) {
-  const b = await bucketWith(files);
-  const p = freshProject();
-  const id = await createImport(env, p, b, names ?? Object.keys(files), t);
-  return { p, id };
-}
+const importInto = (t: Target, files: Record<string, Buffer>, names?: string[]) =>
+  importIn(env, t, files, names);
 
 before(async () => {
   env = await startImportEnv();

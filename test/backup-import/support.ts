@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { defaultExecutors } from '../../src/executors.ts';
-import type { RedisServer } from '../helpers/redis-server.ts';
+import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { startS3, type TestS3 } from '../helpers/s3.ts';
 import { startTestService, type TestService, waitForStatus } from '../helpers/service.ts';
 import { type CuttingProxy, startCuttingProxy } from '../helpers/tcp-proxy.ts';
@@ -257,4 +257,61 @@ export async function populateBig(r: RedisServer, n: number, size: number): Prom
   } finally {
     c.disconnect();
   }
+}
+
+/**
+ * A source writing a multi-part AOF (appendonly yes, fsync always): populated, rewritten (the base), populated again
+ * and one base key changed (the incr file). With the RDB preamble the base is an RDB, else RESP with #TS lines.
+ * Returns the server (pushed on `servers` for the suite to stop) and its appendonlydir files.
+ */
+export async function aofSource(
+  servers: RedisServer[],
+  preamble: boolean,
+): Promise<[RedisServer, Map<string, Buffer>]> {
+  const r = await startRedis({
+    args: [
+      '--appendonly',
+      'yes',
+      '--aof-use-rdb-preamble',
+      preamble ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+      '--aof-timestamp-enabled',
+      preamble ? 'no' : 'yes',
+    ],
+  });
+  servers.push(r);
+  await populate(r, 'a');
+  await rewriteAof(r);
+  await populate(r, 'b'); // lands in the incr file, and changes keys of the base
+  await r.cli('SET', 'a:str:3:', 'overwritten-in-incr');
+  return [r, aofDir(r.dir)];
+}
+
+/** The one file of `files` whose name matches. */
+export function nameOf(files: Map<string, Buffer>, re: RegExp): string {
+  const n = [...files.keys()].find((k) => re.test(k));
+  assert.ok(n, `no file matching ${re} in ${[...files.keys()].join(', ')}`);
+  return n;
+}
+
+/** A fresh bucket holding `files`. */
+export async function bucketWith(env: ImportEnv, files: Record<string, Buffer>): Promise<string> {
+  const b = freshBucket();
+  await env.s3.createBucket(b);
+  for (const [k, v] of Object.entries(files)) await env.s3.put(b, k, v);
+  return b;
+}
+
+/** Puts `files` in a fresh bucket and starts an import of `names` (default: all of them) in a fresh project. */
+export async function importInto(
+  env: ImportEnv,
+  t: Target,
+  files: Record<string, Buffer>,
+  names?: string[],
+): Promise<{ p: string; id: string }> {
+  const b = await bucketWith(env, files);
+  const p = freshProject();
+  const id = await createImport(env, p, b, names ?? Object.keys(files), t);
+  return { p, id };
 }
