@@ -3,8 +3,8 @@
  */
 import { CliError } from './cli/errors.ts';
 import { IMPORT_USAGE, importCommand } from './cli/import.ts';
-import { TASKS_USAGE, tasksCommand } from './cli/tasks.ts';
 import { MIGRATE_USAGE, migrateCommand } from './cli/migrate.ts';
+import { TASKS_USAGE, tasksCommand } from './cli/tasks.ts';
 import { loadConfig } from './config.ts';
 import { MigrationError } from './errors.ts';
 
