@@ -1,10 +1,11 @@
 /**
  * dcs-migrate migrate --source redis://… --target redis://… [--full-only] [--db-map …] [--bandwidth-mb N]
- *   [--psync-command NAME] [--json]
+ *   [--psync-command NAME] [--source-tls-ca ca.pem] [--tls-ca ca.pem] [--json]
  *
  * Acts as a replica of the source (every master of a cluster source), copies the dataset, then applies the live
  * stream until Ctrl-C (drained before exit). Progress of the full sync and the live lag go to stderr.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { migrateOnline, type OnlineStats } from '../online/index.ts';
 import { CliError } from './errors.ts';
@@ -13,14 +14,18 @@ import { parseDbMap, parseTargetUrl } from './target-url.ts';
 
 export const MIGRATE_USAGE = `Usage: dcs-migrate migrate --source redis://[user:pass@]host:port[,host:port…]
          --target redis://[user:pass@]host:port[,host:port…] [--full-only] [--db-map src:dst,…]
-         [--bandwidth-mb N] [--psync-command NAME] [--json]
+         [--bandwidth-mb N] [--psync-command NAME] [--source-tls-ca ca.pem] [--tls-ca ca.pem] [--json]
 
-  --source         the live Redis to copy (a replica works too); any master of a cluster source
-  --target         where the data goes; several host:port for a cluster
+  --source         the live Redis to copy (a replica works too); any master of a cluster source;
+                   rediss:// for TLS
+  --target         where the data goes; several host:port for a cluster; rediss:// for TLS
   --full-only      stop after the full sync (default: follow the live stream until Ctrl-C)
   --db-map         move keys of source db src into target db dst
   --bandwidth-mb   limit on bytes read from the source, MB/s
   --psync-command  name of PSYNC on managed sources that rename it
+  --source-tls-ca  PEM file of the CA that signed the source's certificate (implies TLS); without it,
+                   rediss:// verifies against the system's CAs
+  --tls-ca         the same for the target
   --json           print the summary as JSON
 `;
 
@@ -30,6 +35,14 @@ function parseUrl(raw: string, flag: string) {
   } catch (err) {
     if (err instanceof CliError) throw new CliError(err.message.replaceAll('--target', flag));
     throw err;
+  }
+}
+
+function readCa(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    throw new CliError(`cannot read ${flag} ${file}`);
   }
 }
 
@@ -52,6 +65,8 @@ export async function migrateCommand(argv: string[]): Promise<number> {
       'db-map': { type: 'string' },
       'bandwidth-mb': { type: 'string' },
       'psync-command': { type: 'string' },
+      'source-tls-ca': { type: 'string' },
+      'tls-ca': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -64,8 +79,9 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   if (!values.source) throw new CliError(`--source is required\n\n${MIGRATE_USAGE}`);
   if (!values.target) throw new CliError(`--target is required\n\n${MIGRATE_USAGE}`);
   const source = parseUrl(values.source, '--source');
-  if (source.tls) throw new CliError('--source: TLS (rediss://) sources are not supported yet');
   const target = parseUrl(values.target, '--target');
+  if (values['source-tls-ca']) source.tls = { ca: readCa(values['source-tls-ca'], '--source-tls-ca') };
+  if (values['tls-ca']) target.tls = { ca: readCa(values['tls-ca'], '--tls-ca') };
   let bandwidth: number | null = null;
   if (values['bandwidth-mb'] !== undefined) {
     bandwidth = Number(values['bandwidth-mb']);
@@ -89,6 +105,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
           addrs: source.addrs,
           username: source.username,
           password: source.password,
+          tls: source.tls,
           psyncCommand: values['psync-command'],
         },
         target: { ...target, dbMap: parseDbMap(values['db-map']) },

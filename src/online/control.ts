@@ -2,7 +2,10 @@
  * Control traffic to the source and the target (DESIGN: ioredis for INFO and CLUSTER NODES): topology discovery
  * and the numbers the stats show. Never on the data path.
  */
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
+import { CERT_ERROR } from '../replication/index.ts';
 import { OnlineError } from './errors.ts';
 
 export interface HostPort {
@@ -10,9 +13,17 @@ export interface HostPort {
   port: number;
 }
 
+/** How to log in to a node, and whether over TLS (the same for every node of a source or a target). */
 export interface Credentials {
   username?: string;
   password?: string;
+  tls?: boolean | ConnectionOptions;
+}
+
+/** ioredis `tls` option: SNI only for host names, as the target writer and the replica link do. */
+function tlsFor(host: string, t: Credentials['tls']): ConnectionOptions | undefined {
+  if (!t) return undefined;
+  return { ...(isIP(host) ? {} : { servername: host }), ...(t === true ? {} : t) };
 }
 
 /** `host:port[,host:port…]` → list; throws ONLINE_ERR_CONFIG naming the bad part. */
@@ -45,6 +56,7 @@ export async function controlClient(at: HostPort, cred: Credentials, timeoutMs =
     const i = cred.password.indexOf(':');
     if (i > 0) tries.push({ username: cred.password.slice(0, i), password: cred.password.slice(i + 1) });
   }
+  const tls = tlsFor(at.host, cred.tls);
   let last: unknown;
   for (const c of tries) {
     const r = new Redis({
@@ -52,6 +64,7 @@ export async function controlClient(at: HostPort, cred: Credentials, timeoutMs =
       port: at.port,
       username: c.username,
       password: c.password,
+      tls,
       lazyConnect: true,
       connectTimeout: timeoutMs,
       maxRetriesPerRequest: 1,
@@ -72,9 +85,13 @@ export async function controlClient(at: HostPort, cred: Credentials, timeoutMs =
       r.disconnect();
     }
   }
+  const code = (last as { code?: unknown })?.code;
+  const untrusted = cred.tls && typeof code === 'string' && CERT_ERROR.test(code);
   throw new OnlineError(
     'ONLINE_ERR_SOURCE',
-    `cannot open a control connection: ${(last as Error)?.message}`,
+    untrusted
+      ? `TLS: the certificate of ${nodeName(at)} is not trusted: ${(last as Error).message} (give the CA that signed it)`
+      : `cannot open a control connection: ${(last as Error)?.message}`,
     {
       node: nodeName(at),
     },

@@ -209,9 +209,9 @@ export class MasterSync {
     this.phase = 'full';
     this.rdb = { bytes: 0, totalBytes: null, keys: 0, diskless: true };
     const writer = await this.openWriter();
-    const { host, port, username, password } = this.o.source;
+    const { host, port, username, password, tls } = this.o.source;
     const t0 = performance.now();
-    const res = await scanCopy({ host, port }, { username, password }, writer, this.o.signal, (keys) => {
+    const res = await scanCopy({ host, port }, { username, password, tls }, writer, this.o.signal, (keys) => {
       if (this.rdb) this.rdb.keys = keys;
     });
     if (this.o.signal.aborted) return;

@@ -87,7 +87,7 @@ function isCheckpoint(c: unknown): c is OnlineCheckpoint {
 }
 
 export async function migrateOnline(o: OnlineMigrationOptions, hooks: OnlineHooks): Promise<OnlineSummary> {
-  const cred: Credentials = { username: o.source.username, password: o.source.password };
+  const cred: Credentials = { username: o.source.username, password: o.source.password, tls: o.source.tls };
   const given = parseAddrs(o.source.addrs, 'source');
   const { masters, cluster } = await discoverMasters(given, cred);
   if (cluster) {
@@ -297,7 +297,7 @@ class StatsPoller {
   private async targetDbsize(): Promise<number | null> {
     try {
       if (!this.targets) {
-        const cred = { username: this.target.username, password: this.target.password };
+        const cred = { username: this.target.username, password: this.target.password, tls: this.target.tls };
         const given = parseAddrs(this.target.addrs, 'target');
         const { masters } = await discoverMasters(given, cred);
         this.targets = await Promise.all(masters.map((m) => controlClient(m, cred, 2000)));

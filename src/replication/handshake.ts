@@ -4,7 +4,8 @@
  * or `PSYNC ? -1` for a full resync. Ends right after the PSYNC reply line; what follows (the RDB transfer or the
  * command stream) is left in the reader.
  */
-import { connect, type Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
 import { encodeCommand, NEED_MORE, RespError, RespParser, type RespValue } from '../target/index.ts';
 import { ReplicationError } from './errors.ts';
 import { ABORTED, SocketReader, TIMEOUT } from './socket-reader.ts';
@@ -19,6 +20,8 @@ export interface SourceOptions {
   connectTimeoutMs?: number;
   /** Managed services may rename PSYNC; the name to send instead. */
   psyncCommand?: string;
+  /** TLS (as the target writer takes it): true = system CAs, or options such as `{ ca }`. */
+  tls?: boolean | tls.ConnectionOptions;
 }
 
 export interface HandshakeOptions {
@@ -49,22 +52,44 @@ export const HANDSHAKE_DEFAULTS = {
   highWaterBytes: 8 * 1024 * 1024,
 } as const;
 
-function openSocket(host: string, port: number, timeoutMs: number, node: string): Promise<Socket> {
+/** Node's codes for a certificate the client cannot verify (a configuration problem, not a network one). */
+export const CERT_ERROR = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(GET|VERIFY)/;
+
+function openSocket(o: SourceOptions, timeoutMs: number, node: string): Promise<Socket> {
+  const { host, port } = o;
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port, noDelay: true });
+    const s = o.tls
+      ? tls.connect({
+          host,
+          port,
+          // SNI carries names only (RFC 6066); an IP is still checked against the certificate's IP SANs.
+          ...(net.isIP(host) ? {} : { servername: host }),
+          ...(o.tls === true ? {} : o.tls),
+        })
+      : net.connect({ host, port });
+    s.setNoDelay(true);
     const t = setTimeout(() => {
       s.destroy();
       reject(new ReplicationError('REPL_ERR_CONNECT', `no connection within ${timeoutMs} ms`, { node }));
     }, timeoutMs);
-    s.once('connect', () => {
+    s.once(o.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(t);
       s.removeAllListeners('error');
       resolve(s);
     });
-    s.once('error', (err) => {
+    s.once('error', (err: Error & { code?: string }) => {
       clearTimeout(t);
+      // A certificate the client cannot verify is a configuration problem, not a network one: say which.
+      const cert = o.tls && CERT_ERROR.test(err.code ?? '');
       reject(
-        new ReplicationError('REPL_ERR_CONNECT', `cannot connect: ${err.message}`, { node }, { cause: err }),
+        new ReplicationError(
+          'REPL_ERR_CONNECT',
+          cert
+            ? `TLS: the source's certificate is not trusted: ${err.message} (give the CA that signed it)`
+            : `cannot connect${o.tls ? ' (TLS)' : ''}: ${err.message}`,
+          { node },
+          { cause: err },
+        ),
       );
     });
   });
@@ -204,12 +229,7 @@ export async function openMasterLink(
   h: HandshakeOptions,
 ): Promise<MasterLink> {
   const node = `${o.host}:${o.port}`;
-  const socket = await openSocket(
-    o.host,
-    o.port,
-    o.connectTimeoutMs ?? HANDSHAKE_DEFAULTS.connectTimeoutMs,
-    node,
-  );
+  const socket = await openSocket(o, o.connectTimeoutMs ?? HANDSHAKE_DEFAULTS.connectTimeoutMs, node);
   socket.setKeepAlive(true, 10_000);
   const reader = new SocketReader(socket, {
     highWaterBytes: h.highWaterBytes ?? HANDSHAKE_DEFAULTS.highWaterBytes,

@@ -5,6 +5,7 @@
 export { CommandStream, type StreamCounters, type StreamPoint } from './command-stream.ts';
 export { ReplicationError, type ReplicationErrorCode } from './errors.ts';
 export {
+  CERT_ERROR,
   HANDSHAKE_DEFAULTS,
   type HandshakeOptions,
   type MasterLink,
