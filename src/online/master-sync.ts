@@ -24,6 +24,8 @@ import {
 } from '../replication/index.ts';
 import type { LogLevel } from '../runner/index.ts';
 import { encodeCommand, type TargetOptions, TargetWriter } from '../target/index.ts';
+import { type Credentials, controlClient, infoField } from './control.ts';
+import { KeyspaceFollower } from './keyspace-follow.ts';
 import { scanCopy } from './scan-copy.ts';
 
 export interface MasterCheckpoint {
@@ -110,6 +112,7 @@ export class MasterSync {
   partialResyncs = 0;
   reconnects = 0;
   private writer: TargetWriter | null = null;
+  private follower: KeyspaceFollower | null = null;
   private readonly closed: WriterTotals = { bytes: 0, acked: 0 };
   private readonly o: Required<Omit<MasterSyncOptions, 'checkpoint'>>;
 
@@ -198,35 +201,89 @@ export class MasterSync {
 
   /**
    * The source refuses to serve a replica: copy it once with SCAN + DUMP/RESTORE (logged as not lossless). An
-   * incremental task then fails, saying why: following live writes needs PSYNC.
+   * incremental task then follows the source's keyspace notifications when it publishes them (subscribed before the
+   * scan, so no change after the scan's start goes unseen), and otherwise fails saying how to get live writes.
    */
   private async scanFallback(refused: ReplicationError): Promise<void> {
-    await this.hooks.log(
-      'WARN',
-      'SCAN_MODE',
-      `${this.node}: ${refused.bare}; copying with SCAN + DUMP/RESTORE instead. This copy is NOT lossless: keys written or deleted during the scan may be missed or copied in an older state.`,
-    );
-    this.phase = 'full';
-    this.rdb = { bytes: 0, totalBytes: null, keys: 0, diskless: true };
-    const writer = await this.openWriter();
     const { host, port, username, password, tls } = this.o.source;
-    const t0 = performance.now();
-    const res = await scanCopy({ host, port }, { username, password, tls }, writer, this.o.signal, (keys) => {
-      if (this.rdb) this.rdb.keys = keys;
-    });
-    if (this.o.signal.aborted) return;
-    await this.hooks.log(
-      'INFO',
-      'SCAN_COPY_DONE',
-      `${this.node}: SCAN copy done: ${res.keys} keys in ${((performance.now() - t0) / 1000).toFixed(2)} s (${res.skipped} vanished or of an unknown type).`,
-    );
+    const at = { host, port };
+    const cred = { username, password, tls };
+    let follower: KeyspaceFollower | null = null;
+    let unavailable = '';
     if (this.o.mode === 'incremental') {
-      throw new ReplicationError(
-        'REPL_ERR_SYNC_REFUSED',
-        `${refused.bare}; the data was copied once with SCAN (not lossless), but following live writes needs a source that allows PSYNC (or give its renamed name)`,
-        { node: this.node },
-      );
+      const f = await KeyspaceFollower.open(at, cred);
+      if (f instanceof KeyspaceFollower) follower = f;
+      else unavailable = f.unavailable;
     }
+    try {
+      await this.hooks.log(
+        'WARN',
+        'SCAN_MODE',
+        follower
+          ? `${this.node}: ${refused.bare}; copying with SCAN + DUMP/RESTORE instead, then following keyspace notifications (subscribed before the scan) by copying each changed key again. This is NOT lossless: notifications are fire-and-forget (a dropped subscription fails the task) and values are re-read, not replayed.`
+          : `${this.node}: ${refused.bare}; copying with SCAN + DUMP/RESTORE instead. This copy is NOT lossless: keys written or deleted during the scan may be missed or copied in an older state.`,
+      );
+      this.phase = 'full';
+      this.rdb = { bytes: 0, totalBytes: null, keys: 0, diskless: true };
+      const writer = await this.openWriter();
+      const t0 = performance.now();
+      const res = await scanCopy(at, cred, writer, this.o.signal, (keys) => {
+        if (this.rdb) this.rdb.keys = keys;
+      });
+      if (this.o.signal.aborted) return;
+      await this.hooks.log(
+        'INFO',
+        'SCAN_COPY_DONE',
+        `${this.node}: SCAN copy done: ${res.keys} keys in ${((performance.now() - t0) / 1000).toFixed(2)} s (${res.skipped} vanished or of an unknown type).`,
+      );
+      if (follower) {
+        await this.follow(follower, at, cred, writer);
+        return;
+      }
+      if (this.o.mode === 'incremental') {
+        throw new ReplicationError(
+          'REPL_ERR_SYNC_REFUSED',
+          `${refused.bare}; the data was copied once with SCAN (not lossless), but following live writes needs a source that allows PSYNC (or give its renamed name), or one that publishes keyspace notifications: ${unavailable}`,
+          { node: this.node },
+        );
+      }
+    } finally {
+      follower?.close();
+    }
+  }
+
+  /** Applies the keys the notifications named until stopped; `pendingKeys` is the lag the stats show meanwhile. */
+  private async follow(
+    follower: KeyspaceFollower,
+    at: { host: string; port: number },
+    cred: Credentials,
+    writer: TargetWriter,
+  ): Promise<void> {
+    const reader = await controlClient(at, cred);
+    try {
+      const cluster = infoField(await reader.info('cluster'), 'cluster_enabled') === '1';
+      this.follower = follower;
+      this.phase = 'stream';
+      await this.hooks.log(
+        'INFO',
+        'KEYSPACE_FOLLOW',
+        `${this.node}: following keyspace notifications (${follower.pending} keys changed during the scan).`,
+      );
+      await this.hooks.streaming(this.node);
+      await follower.run(reader, writer, cluster, this.o.signal);
+      await this.hooks.log(
+        'INFO',
+        'KEYSPACE_FOLLOW_STOPPED',
+        `${this.node}: stopped following keyspace notifications: ${follower.copied} keys copied again, ${follower.deleted} deleted.`,
+      );
+    } finally {
+      reader.disconnect();
+    }
+  }
+
+  /** Keys notified and not yet applied (keyspace-notification mode only), else null. */
+  get pendingKeys(): number | null {
+    return this.follower ? this.follower.pending : null;
   }
 
   private async openWriter(): Promise<TargetWriter> {

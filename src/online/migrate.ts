@@ -44,7 +44,10 @@ export interface OnlineMigrationOptions {
 export interface MasterStats {
   node: string;
   phase: MasterSync['phase'];
-  /** Source master_repl_offset − applied offset; null before the first full sync is applied. */
+  /**
+   * Source master_repl_offset − applied offset; null before the first full sync is applied. A source followed by
+   * keyspace notifications (no PSYNC) has no offset: there it counts the keys changed and not yet copied again.
+   */
   lag: number | null;
   fullSyncs: number;
   partialResyncs: number;
@@ -214,7 +217,8 @@ class StatsPoller {
       return {
         node: s.node,
         phase: s.phase,
-        lag: s.point?.replid && mo !== undefined ? Math.max(0, mo - s.point.offset) : null,
+        // Keyspace-notification mode has no stream offset: its lag is the keys changed and not yet copied again.
+        lag: s.point?.replid && mo !== undefined ? Math.max(0, mo - s.point.offset) : s.pendingKeys,
         fullSyncs: s.fullSyncs,
         partialResyncs: s.partialResyncs,
         reconnects: s.reconnects,

@@ -8,6 +8,7 @@ import type { KeyEntry } from '../entry.ts';
 import { rdbTypeInfo } from '../rdb/index.ts';
 import type { TargetWriter } from '../target/index.ts';
 import { type Credentials, controlClient, type HostPort, infoField } from './control.ts';
+import { OnlineError } from './errors.ts';
 
 export interface ScanCopyResult {
   keys: number;
@@ -16,6 +17,54 @@ export interface ScanCopyResult {
 }
 
 const BATCH = 500;
+
+export interface ReadKeys {
+  entries: KeyEntry[];
+  /** Keys that no longer exist on the source. */
+  missing: Buffer[];
+  /** Keys whose DUMP this build cannot name the type of. */
+  unknown: number;
+}
+
+/** DUMP + PTTL of `keys` (of the db the client has selected) → RESTORE-ready entries, and the keys now gone. */
+export async function readKeys(r: Redis, db: number, keys: Buffer[]): Promise<ReadKeys> {
+  const p = r.pipeline();
+  for (const k of keys) p.dumpBuffer(k).pttl(k);
+  const replies = (await p.exec()) ?? [];
+  const now = Date.now();
+  const out: ReadKeys = { entries: [], missing: [], unknown: 0 };
+  for (let i = 0; i < keys.length; i++) {
+    const [dumpErr, dump] = replies[2 * i] ?? [];
+    const [pttlErr, pttl] = replies[2 * i + 1] ?? [];
+    const err = dumpErr ?? pttlErr;
+    if (err) throw new OnlineError('ONLINE_ERR_SOURCE', `DUMP/PTTL refused by the source: ${err.message}`);
+    if (!dump || pttl === -2) {
+      out.missing.push(keys[i]);
+      continue;
+    }
+    const d = dump as Buffer;
+    const info =
+      d.length > 10 ? rdbTypeInfo(d[0], d.readUInt16LE(d.length - 10) >= 80 ? 'valkey' : 'redis') : undefined;
+    if (!info) {
+      out.unknown++;
+      continue;
+    }
+    out.entries.push({
+      kind: 'key',
+      db,
+      key: keys[i],
+      type: info.valueType,
+      rdbType: d[0],
+      expireAt: (pttl as number) > 0 ? now + (pttl as number) : 0,
+      idle: -1,
+      freq: -1,
+      dump: d,
+      value: null,
+      more: false,
+    });
+  }
+  return out;
+}
 
 export async function scanCopy(
   at: HostPort,
@@ -39,36 +88,8 @@ export async function scanCopy(
         const [next, keys] = await r.scanBuffer(cursor, 'COUNT', BATCH);
         cursor = String(next);
         if (!keys.length) continue;
-        const p = r.pipeline();
-        for (const k of keys) p.dumpBuffer(k).pttl(k);
-        const replies = (await p.exec()) ?? [];
-        const now = Date.now();
-        const entries: KeyEntry[] = [];
-        for (let i = 0; i < keys.length; i++) {
-          const dump = replies[2 * i]?.[1] as Buffer | null;
-          const pttl = replies[2 * i + 1]?.[1] as number;
-          const info =
-            dump && dump.length > 10
-              ? rdbTypeInfo(dump[0], dump.readUInt16LE(dump.length - 10) >= 80 ? 'valkey' : 'redis')
-              : undefined;
-          if (!dump || !info || pttl === -2) {
-            out.skipped++;
-            continue;
-          }
-          entries.push({
-            kind: 'key',
-            db,
-            key: keys[i],
-            type: info.valueType,
-            rdbType: dump[0],
-            expireAt: pttl > 0 ? now + pttl : 0,
-            idle: -1,
-            freq: -1,
-            dump,
-            value: null,
-            more: false,
-          });
-        }
+        const { entries, missing, unknown } = await readKeys(r, db, keys);
+        out.skipped += missing.length + unknown;
         if (entries.length) await writer.write(entries);
         out.keys += entries.length;
         onProgress(out.keys);
