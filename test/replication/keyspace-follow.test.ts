@@ -103,4 +103,18 @@ describe('SCAN mode followed by keyspace notifications', () => {
     });
     await assertSameData(src, dst, { expiryToleranceMs: 1000 });
   });
+
+  test('a dropped subscription fails the task (events may have been lost), never a silent gap', async () => {
+    const src = await redis([...NO_PSYNC, '--notify-keyspace-events', 'KA']);
+    const dst = await redis();
+    await src.cli('SET', 'a', '1');
+    const run = start(src, dst);
+    await eventually(() => run.failed() || run.phases.includes('incremental'), 'following', 30_000);
+    assert.equal(await src.cli('CLIENT', 'KILL', 'TYPE', 'pubsub'), '1');
+    await assert.rejects(run.done, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ONLINE_ERR_SOURCE');
+      assert.match(err.message, /keyspace notification subscription was lost/);
+      return true;
+    });
+  });
 });
