@@ -105,6 +105,14 @@ export function s3Error(
         cause: err,
       },
     );
+  } else if (name === 'CredentialsProviderError') {
+    // No credentials anywhere in the chain: retrying cannot help, and the fix is configuration.
+    out = new SourceError(
+      'SOURCE_ERR_ACCESS_DENIED',
+      `no credentials for s3://${bucket}/${key}: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or the standard AWS credential variables, profile or instance role)`,
+      where,
+      { cause: err },
+    );
   } else if (name === 'PreconditionFailed' || status === 412 || name === 'InvalidRange' || status === 416) {
     out = new SourceError(
       'SOURCE_ERR_CHANGED',
