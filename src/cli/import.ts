@@ -1,13 +1,13 @@
 /**
  * dcs-migrate import <file> --target redis://… [--cluster] [--db-map 0:1,…] [--on-conflict overwrite|skip|fail]
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { importRdb } from '../pipeline/index.ts';
 import { TargetWriter } from '../target/index.ts';
 import { CliError } from './errors.ts';
 import { fmtBytes, fmtInt, progressLine } from './progress.ts';
-import { parseDbMap, parseTargetUrl } from './target-url.ts';
+import { parseDbMap, parseTargetUrl, readCa } from './target-url.ts';
 
 export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis://[user:pass@]host:port[,host:port…]
          [--cluster] [--db-map src:dst,…] [--on-conflict overwrite|skip|fail] [--no-restore]
@@ -62,15 +62,7 @@ export async function importCommand(
   }
 
   const target = parseTargetUrl(values.target);
-  if (values['tls-ca']) {
-    let ca: Buffer;
-    try {
-      ca = readFileSync(values['tls-ca']);
-    } catch {
-      throw new CliError(`cannot read --tls-ca ${values['tls-ca']}`);
-    }
-    target.tls = { ca };
-  }
+  if (values['tls-ca']) target.tls = { ca: readCa(values['tls-ca'], '--tls-ca') };
   const writer = await TargetWriter.connect({
     ...target,
     ...(values.cluster !== undefined && { cluster: values.cluster }),

@@ -5,12 +5,11 @@
  * Acts as a replica of the source (every master of a cluster source), copies the dataset, then applies the live
  * stream until Ctrl-C (drained before exit). Progress of the full sync and the live lag go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { migrateOnline, type OnlineStats } from '../online/index.ts';
 import { CliError } from './errors.ts';
 import { fmtBytes, fmtInt, progressLine } from './progress.ts';
-import { parseDbMap, parseTargetUrl } from './target-url.ts';
+import { parseDbMap, parseTargetUrl, readCa } from './target-url.ts';
 
 export const MIGRATE_USAGE = `Usage: dcs-migrate migrate --source redis://[user:pass@]host:port[,host:port…]
          --target redis://[user:pass@]host:port[,host:port…] [--full-only] [--db-map src:dst,…]
@@ -35,14 +34,6 @@ function parseUrl(raw: string, flag: string) {
   } catch (err) {
     if (err instanceof CliError) throw new CliError(err.message.replaceAll('--target', flag));
     throw err;
-  }
-}
-
-function readCa(file: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch {
-    throw new CliError(`cannot read ${flag} ${file}`);
   }
 }
 

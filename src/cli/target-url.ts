@@ -1,6 +1,7 @@
 /**
  * `--target redis://[user:pass@]host:port[,host:port…]` (or `rediss://` for TLS) → TargetOptions.
  */
+import { readFileSync } from 'node:fs';
 import type { TargetOptions } from '../target/index.ts';
 import { CliError } from './errors.ts';
 
@@ -37,4 +38,13 @@ export function parseDbMap(raw: string | undefined): Map<number, number> | undef
     map.set(Number(m[1]), Number(m[2]));
   }
   return map;
+}
+
+/** The PEM CA bundle named by a `--…tls-ca` flag (TLS options `{ ca }`); a usage error when unreadable. */
+export function readCa(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    throw new CliError(`cannot read ${flag} ${file}`);
+  }
 }

@@ -55,19 +55,62 @@ function hasZip64(extra: Buffer): boolean {
   return false;
 }
 
+/** A raw-deflate stream fed one write at a time: collects its output and turns its first error into a SourceError. */
+class Inflater {
+  readonly inf: InflateRaw = createInflateRaw({ chunkSize: 256 * 1024 });
+  readonly out: Buffer[] = [];
+  ended = false;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly what: string,
+    private readonly file: string,
+  ) {
+    this.inf.on('data', (d: Buffer) => this.out.push(d));
+    this.inf.on('end', () => {
+      this.ended = true;
+    });
+    this.inf.on('error', (e) => {
+      this.failure = e;
+    });
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Runs one write (or end), lets the data events queued for the next tick arrive, then throws if zlib failed. */
+  async step(fn: (cb: () => void) => void, offset?: () => number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      fn(() => resolve());
+      this.inf.once('error', () => resolve());
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.failure) {
+      throw new SourceError(
+        'SOURCE_ERR_ARCHIVE',
+        `corrupt deflate data in ${this.what}: ${this.failure.message}`,
+        {
+          file: this.file,
+          ...(offset && { offset: offset() }),
+        },
+      );
+    }
+  }
+
+  destroy(): void {
+    this.inf.removeAllListeners('data');
+    this.inf.destroy();
+  }
+}
+
 async function* inflateToEnd(
   r: ByteReader,
   what: string,
   counted: { compressed: number },
   file: string,
 ): AsyncGenerator<Buffer> {
-  const inf: InflateRaw = createInflateRaw({ chunkSize: 256 * 1024 });
-  const out: Buffer[] = [];
-  let failure: Error | null = null;
-  inf.on('data', (d: Buffer) => out.push(d));
-  inf.on('error', (e) => {
-    failure = e;
-  });
+  const z = new Inflater(what, file);
   let fed = 0;
   try {
     for (;;) {
@@ -78,75 +121,37 @@ async function* inflateToEnd(
           offset: r.position,
         });
       fed += chunk.length;
-      await new Promise<void>((resolve) => {
-        inf.write(chunk, () => resolve());
-        inf.once('error', () => resolve());
-      });
-      // Let data events queued for the next tick arrive.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (failure) {
-        throw new SourceError(
-          'SOURCE_ERR_ARCHIVE',
-          `corrupt deflate data in ${what}: ${(failure as Error).message}`,
-          {
-            file,
-            offset: r.position,
-          },
-        );
-      }
-      while (out.length) yield out.shift()!;
-      if (inf.bytesWritten < fed) {
+      await z.step(
+        (cb) => z.inf.write(chunk, cb),
+        () => r.position,
+      );
+      while (z.out.length) yield z.out.shift()!;
+      if (z.inf.bytesWritten < fed) {
         // The deflate stream ended inside this chunk: hand the rest back to the reader.
-        r.unshift(chunk.subarray(chunk.length - (fed - inf.bytesWritten)));
-        counted.compressed = inf.bytesWritten;
+        r.unshift(chunk.subarray(chunk.length - (fed - z.inf.bytesWritten)));
+        counted.compressed = z.inf.bytesWritten;
         return;
       }
     }
   } finally {
-    inf.removeAllListeners('data');
-    inf.destroy();
+    z.destroy();
   }
 }
 
 async function* inflateKnown(src: AsyncIterable<Buffer>, what: string, file: string): AsyncGenerator<Buffer> {
-  const inf = createInflateRaw({ chunkSize: 256 * 1024 });
-  const out: Buffer[] = [];
-  let failure: Error | null = null;
-  let ended = false;
-  inf.on('data', (d: Buffer) => out.push(d));
-  inf.on('end', () => {
-    ended = true;
-  });
-  inf.on('error', (e) => {
-    failure = e;
-  });
-  const step = async (fn: (cb: () => void) => void) => {
-    await new Promise<void>((resolve) => {
-      fn(() => resolve());
-      inf.once('error', () => resolve());
-    });
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (failure) {
-      throw new SourceError(
-        'SOURCE_ERR_ARCHIVE',
-        `corrupt deflate data in ${what}: ${(failure as Error).message}`,
-        { file },
-      );
-    }
-  };
+  const z = new Inflater(what, file);
   try {
     for await (const chunk of src) {
       for (let i = 0; i < chunk.length; i += FEED) {
-        await step((cb) => inf.write(chunk.subarray(i, i + FEED), cb));
-        while (out.length) yield out.shift()!;
+        await z.step((cb) => z.inf.write(chunk.subarray(i, i + FEED), cb));
+        while (z.out.length) yield z.out.shift()!;
       }
     }
-    await step((cb) => inf.end(cb));
-    while (!ended && !failure) await new Promise<void>((resolve) => setImmediate(resolve));
-    while (out.length) yield out.shift()!;
+    await z.step((cb) => z.inf.end(cb));
+    while (!z.ended && !z.failed) await new Promise<void>((resolve) => setImmediate(resolve));
+    while (z.out.length) yield z.out.shift()!;
   } finally {
-    inf.removeAllListeners('data');
-    inf.destroy();
+    z.destroy();
   }
 }
 
