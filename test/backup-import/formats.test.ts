@@ -7,67 +7,35 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { assertSameData } from '../helpers/compare.ts';
 import { fixture } from '../helpers/rdb-fixtures.ts';
-import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 import {
-  aofSource as aofSourceOf,
+  AofSuite,
   assertSucceeded,
-  type ImportEnv,
-  importInto as importIn,
   keyCount,
   logsOf,
   nameOf,
   populate,
   saveRdb,
-  startImportEnv,
-  type Target,
   targetOf,
 } from './support.ts';
 
-let env: ImportEnv;
-/** Writes with appendonly yes, aof-use-rdb-preamble no: base and incr are RESP. */
-let plainSrc: RedisServer;
-let plainFiles: Map<string, Buffer>;
-/** appendonly yes with the RDB preamble (Redis 7's default): base is an RDB. */
-let preSrc: RedisServer;
-let preFiles: Map<string, Buffer>;
-const servers: RedisServer[] = [];
-
-const aofSource = (preamble: boolean) => aofSourceOf(servers, preamble);
-
-async function target(): Promise<RedisServer> {
-  const t = await startRedis();
-  servers.push(t);
-  return t;
-}
-
-const importInto = (t: Target, files: Record<string, Buffer>, names?: string[]) =>
-  importIn(env, t, files, names);
-
-before(async () => {
-  env = await startImportEnv();
-  [plainSrc, plainFiles] = await aofSource(false);
-  [preSrc, preFiles] = await aofSource(true);
-});
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-  await env.stop();
-});
+const suite = new AofSuite();
 
 describe('backup import: RDB', () => {
   test('an RDB written by redis-server into a password-protected target: every key, value and TTL equal', async () => {
     const src = await startRedis();
-    servers.push(src);
+    suite.servers.push(src);
     await populate(src, 'r');
     const t = await startRedis({ password: 'Tgt-pass-1' });
-    servers.push(t);
-    const { p, id } = await importInto(targetOf(t), { 'backups/2026/dump.rdb': await saveRdb(src) });
-    await assertSucceeded(env, p, id, await keyCount(src));
+    suite.servers.push(t);
+    const { p, id } = await suite.importInto(targetOf(t), { 'backups/2026/dump.rdb': await saveRdb(src) });
+    await assertSucceeded(suite.env, p, id, await keyCount(src));
     await assertSameData(src, t);
-    const codes = (await logsOf(env, p, id)).map((l) => l.log_code);
+    const codes = (await logsOf(suite.env, p, id)).map((l) => l.log_code);
     for (const c of [
       'IMPORT_STARTED',
       'FILE_STARTED',
@@ -81,76 +49,76 @@ describe('backup import: RDB', () => {
 
   test('format is read from content: a gzip named .rdb and an RDB named .aof', async () => {
     const src = await startRedis();
-    servers.push(src);
+    suite.servers.push(src);
     await populate(src, 'g');
     const rdb = await saveRdb(src);
-    const t = await target();
-    const { p, id } = await importInto(targetOf(t), { 'dump.rdb': gzipSync(rdb) });
-    await assertSucceeded(env, p, id, await keyCount(src));
+    const t = await suite.target();
+    const { p, id } = await suite.importInto(targetOf(t), { 'dump.rdb': gzipSync(rdb) });
+    await assertSucceeded(suite.env, p, id, await keyCount(src));
     await assertSameData(src, t);
-    const t2 = await target();
-    const r2 = await importInto(targetOf(t2), { 'appendonly.aof': rdb });
-    await assertSucceeded(env, r2.p, r2.id, await keyCount(src));
+    const t2 = await suite.target();
+    const r2 = await suite.importInto(targetOf(t2), { 'appendonly.aof': rdb });
+    await assertSucceeded(suite.env, r2.p, r2.id, await keyCount(src));
     await assertSameData(src, t2);
   });
 });
 
 describe('backup import: AOF', () => {
   test('multi-part AOF (RESP base, #TS annotations) as task files, listed out of order: manifest order wins', async () => {
-    const base = nameOf(plainFiles, /\.base\.aof$/);
-    const incr = nameOf(plainFiles, /\.incr\.aof$/);
-    const manifest = nameOf(plainFiles, /\.manifest$/);
+    const base = nameOf(suite.plainFiles, /\.base\.aof$/);
+    const incr = nameOf(suite.plainFiles, /\.incr\.aof$/);
+    const manifest = nameOf(suite.plainFiles, /\.manifest$/);
     assert.ok(
-      [...plainFiles.values()].some((b) => b.includes('#TS:')),
+      [...suite.plainFiles.values()].some((b) => b.includes('#TS:')),
       'the AOF files have no #TS: annotations',
     );
-    const t = await target();
+    const t = await suite.target();
     const files = {
-      [`d/${incr}`]: plainFiles.get(incr)!,
-      [`d/${base}`]: plainFiles.get(base)!,
-      [`d/${manifest}`]: plainFiles.get(manifest)!,
+      [`d/${incr}`]: suite.plainFiles.get(incr)!,
+      [`d/${base}`]: suite.plainFiles.get(base)!,
+      [`d/${manifest}`]: suite.plainFiles.get(manifest)!,
     };
-    const { p, id } = await importInto(targetOf(t), files);
-    await assertSucceeded(env, p, id, await keyCount(plainSrc));
-    await assertSameData(plainSrc, t);
+    const { p, id } = await suite.importInto(targetOf(t), files);
+    await assertSucceeded(suite.env, p, id, await keyCount(suite.plainSrc));
+    await assertSameData(suite.plainSrc, t);
   });
 
   test('multi-part AOF with RDB preamble base: the task names only the manifest', async () => {
-    const manifest = nameOf(preFiles, /\.manifest$/);
+    const manifest = nameOf(suite.preFiles, /\.manifest$/);
     const files: Record<string, Buffer> = {};
-    for (const [n, b] of preFiles) files[`aof/${n}`] = b;
-    const t = await target();
-    const { p, id } = await importInto(targetOf(t), files, [`aof/${manifest}`]);
-    await assertSucceeded(env, p, id, await keyCount(preSrc));
-    await assertSameData(preSrc, t);
+    for (const [n, b] of suite.preFiles) files[`aof/${n}`] = b;
+    const t = await suite.target();
+    const { p, id } = await suite.importInto(targetOf(t), files, [`aof/${manifest}`]);
+    await assertSucceeded(suite.env, p, id, await keyCount(suite.preSrc));
+    await assertSameData(suite.preSrc, t);
   });
 
   test('single-file AOF with an RDB preamble (Redis < 7 layout)', async () => {
     const one = Buffer.concat([
-      preFiles.get(nameOf(preFiles, /\.base\.rdb$/))!,
-      preFiles.get(nameOf(preFiles, /\.incr\.aof$/))!,
+      suite.preFiles.get(nameOf(suite.preFiles, /\.base\.rdb$/))!,
+      suite.preFiles.get(nameOf(suite.preFiles, /\.incr\.aof$/))!,
     ]);
-    const t = await target();
-    const { p, id } = await importInto(targetOf(t), { 'appendonly.aof': one });
-    await assertSucceeded(env, p, id, await keyCount(preSrc));
-    await assertSameData(preSrc, t);
+    const t = await suite.target();
+    const { p, id } = await suite.importInto(targetOf(t), { 'appendonly.aof': one });
+    await assertSucceeded(suite.env, p, id, await keyCount(suite.preSrc));
+    await assertSameData(suite.preSrc, t);
   });
 
   test('an AOF cut inside its last command is applied up to the last complete command, with a WARN', async () => {
-    const base = plainFiles.get(nameOf(plainFiles, /\.base\.aof$/))!;
-    const incr = plainFiles.get(nameOf(plainFiles, /\.incr\.aof$/))!;
+    const base = suite.plainFiles.get(nameOf(suite.plainFiles, /\.base\.aof$/))!;
+    const incr = suite.plainFiles.get(nameOf(suite.plainFiles, /\.incr\.aof$/))!;
     const whole = Buffer.concat([base, incr]);
     const cut = whole.subarray(0, whole.length - 7);
     // Reference: redis-server loading the same truncated file (aof-load-truncated yes).
     const dir = mkdtempSync(join(tmpdir(), 'dcs-aof-ref-'));
     writeFileSync(join(dir, 'appendonly.aof'), cut);
     const ref = await startRedis({ dir, args: ['--appendonly', 'yes', '--aof-load-truncated', 'yes'] });
-    servers.push(ref);
-    const t = await target();
-    const { p, id } = await importInto(targetOf(t), { 'appendonly.aof': cut });
-    await assertSucceeded(env, p, id, await keyCount(ref));
+    suite.servers.push(ref);
+    const t = await suite.target();
+    const { p, id } = await suite.importInto(targetOf(t), { 'appendonly.aof': cut });
+    await assertSucceeded(suite.env, p, id, await keyCount(ref));
     await assertSameData(ref, t);
-    const warn = (await logsOf(env, p, id)).find((l) => l.log_code === 'WARN_AOF_TRUNCATED');
+    const warn = (await logsOf(suite.env, p, id)).find((l) => l.log_code === 'WARN_AOF_TRUNCATED');
     assert.ok(warn, 'no AOF_TRUNCATED warning');
     assert.match(
       warn.message,
@@ -164,10 +132,10 @@ describe('backup import: AOF', () => {
       const dir = mkdtempSync(join(tmpdir(), 'dcs-aof-ref-'));
       writeFileSync(join(dir, 'appendonly.aof'), aof);
       const ref = await startRedis({ dir, args: ['--appendonly', 'yes'] });
-      servers.push(ref);
-      const t = await target();
-      const { p, id } = await importInto(targetOf(t), { [name]: aof });
-      await assertSucceeded(env, p, id, await keyCount(ref));
+      suite.servers.push(ref);
+      const t = await suite.target();
+      const { p, id } = await suite.importInto(targetOf(t), { [name]: aof });
+      await assertSucceeded(suite.env, p, id, await keyCount(ref));
       await assertSameData(ref, t);
     });
   }

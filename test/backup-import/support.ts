@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { defaultExecutors } from '../../src/executors.ts';
@@ -314,4 +315,43 @@ export async function importInto(
   const p = freshProject();
   const id = await createImport(env, p, b, names ?? Object.keys(files), t);
   return { p, id };
+}
+
+/**
+ * The setup of the suites that import AOFs written by redis-server: the service with s3rver, one source writing
+ * plain-RESP AOFs and one writing with the RDB preamble, and every server a test starts stopped afterwards.
+ * Construct it at module level: it registers the before/after hooks.
+ */
+export class AofSuite {
+  env!: ImportEnv;
+  /** appendonly yes, aof-use-rdb-preamble no: base and incr are RESP. */
+  plainSrc!: RedisServer;
+  plainFiles!: Map<string, Buffer>;
+  /** appendonly yes with the RDB preamble (Redis 7's default): base is an RDB. */
+  preSrc!: RedisServer;
+  preFiles!: Map<string, Buffer>;
+  readonly servers: RedisServer[] = [];
+
+  constructor() {
+    before(async () => {
+      this.env = await startImportEnv();
+      [this.plainSrc, this.plainFiles] = await aofSource(this.servers, false);
+      [this.preSrc, this.preFiles] = await aofSource(this.servers, true);
+    });
+    after(async () => {
+      await Promise.all(this.servers.map((s) => s.stop()));
+      await this.env.stop();
+    });
+  }
+
+  /** A fresh target, stopped after the suite. */
+  async target(): Promise<RedisServer> {
+    const t = await startRedis();
+    this.servers.push(t);
+    return t;
+  }
+
+  importInto(t: Target, files: Record<string, Buffer>, names?: string[]): Promise<{ p: string; id: string }> {
+    return importInto(this.env, t, files, names);
+  }
 }
