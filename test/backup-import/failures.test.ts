@@ -231,8 +231,10 @@ describe('backup import: stop and broken connections', () => {
       // Stats read while it runs: progress only grows, within 0–100, and says migrating while it runs.
       const seen: number[] = [];
       for (;;) {
-        const task = await showTask(env, p, id);
+        // Stats first: a task still MIGRATING afterwards was MIGRATING when they were read (the other order can
+        // pair MIGRATING with stats read just after the switch to SUCCESS).
         const s = await statsOf(env, p, id);
+        const task = await showTask(env, p, id);
         if (task.status !== 'MIGRATING') break;
         seen.push(Number(s.full_migration_progress));
         // (A task still queued for a runner is not migrating yet.)
