@@ -9,11 +9,17 @@ import { RdbParser } from '../src/rdb/index.ts';
 
 const [file, mode] = process.argv.slice(2);
 const dumps = mode === 'dumps';
-const parser = new RdbParser({ dumpable: () => dumps, dumpRdbVersion: 10 });
+const parser = new RdbParser({
+  dumpable: () => dumps,
+  dumpRdbVersion: 10,
+  dumpRuns: process.env.RUNS !== '0',
+});
 const t0 = performance.now();
 let keys = 0;
 for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-  for (const e of parser.write(chunk as Buffer)) if (e.kind === 'key') keys++;
+  for (const e of parser.write(chunk as Buffer))
+    if (e.kind === 'key') keys++;
+    else if (e.kind === 'dumps') keys += e.count;
 }
 parser.end();
 process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, keys })}\n`);

@@ -127,7 +127,55 @@ export interface ScriptEntry {
   body: Buffer;
 }
 
-export type Entry = KeyEntry | ChunkEntry | CommandEntry | FunctionEntry | ScriptEntry;
+/**
+ * Consecutive keys of one db whose values are complete DUMP payloads, packed in one Buffer: the bulk of a
+ * snapshot travels as a few of these instead of an object (and two Buffer views) per key. Key i's fields are
+ * `meta[i * RUN_STRIDE + RUN_*]`; its key bytes are `buf[keyAt, keyAt + keyLen)` and its DUMP payload (as in
+ * `KeyEntry.dump`) follows directly: `buf[keyAt + keyLen, keyAt + keyLen + dumpLen)`. Its RDB type is the dump's
+ * first byte. `runKeyEntry` gives the same key as a KeyEntry.
+ */
+export interface DumpRunEntry {
+  kind: 'dumps';
+  db: number;
+  count: number;
+  buf: Buffer;
+  meta: Float64Array;
+  /** Logical type by RDB type byte (the source's flavor). */
+  types: readonly ValueType[];
+}
+
+export const RUN_KEY_AT = 0;
+export const RUN_KEY_LEN = 1;
+export const RUN_DUMP_LEN = 2;
+/** Absolute expiry in unix ms, 0 = persistent (as KeyEntry.expireAt). */
+export const RUN_EXPIRE_AT = 3;
+export const RUN_IDLE = 4;
+export const RUN_FREQ = 5;
+export const RUN_STRIDE = 6;
+
+/** Key `i` of a run as a KeyEntry (views on the run's Buffer). */
+export function runKeyEntry(run: DumpRunEntry, i: number): KeyEntry {
+  const m = run.meta;
+  const o = i * RUN_STRIDE;
+  const keyAt = m[o + RUN_KEY_AT];
+  const dumpAt = keyAt + m[o + RUN_KEY_LEN];
+  const rdbType = run.buf[dumpAt];
+  return {
+    kind: 'key',
+    db: run.db,
+    key: run.buf.subarray(keyAt, dumpAt),
+    type: run.types[rdbType],
+    rdbType,
+    expireAt: m[o + RUN_EXPIRE_AT],
+    idle: m[o + RUN_IDLE],
+    freq: m[o + RUN_FREQ],
+    dump: run.buf.subarray(dumpAt, dumpAt + m[o + RUN_DUMP_LEN]),
+    value: null,
+    more: false,
+  };
+}
+
+export type Entry = KeyEntry | DumpRunEntry | ChunkEntry | CommandEntry | FunctionEntry | ScriptEntry;
 
 /** Plain counters a stage exposes for the stats API (STYLE habit 10). */
 export interface Statusable<S> {

@@ -265,6 +265,7 @@ class BackupImport {
       dumpable: (type, flavor) => caps.dumpable(type, flavor),
       dumpRdbVersion: caps.rdbVersion,
       skipExpired: true,
+      dumpRuns: true,
     };
   }
 

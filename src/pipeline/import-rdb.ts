@@ -55,6 +55,7 @@ export async function importRdb(
     dumpable: opts.restore === false ? () => false : (type, flavor) => caps.dumpable(type, flavor),
     dumpRdbVersion: caps.rdbVersion,
     skipExpired: true,
+    dumpRuns: true,
   });
   const every = opts.progressEveryMs ?? 250;
   let last = 0;

@@ -195,20 +195,29 @@ export class DumpSlabs {
   /** The dump written at `buf[at, at+len)`; its CRC field is filled now or at the next `flush`. */
   end(at: number, len: number): Buffer {
     const b = this.buf;
+    this.seal(at, len);
+    return b === this.slab ? b.subarray(at, at + len) : b;
+  }
+
+  /**
+   * `end` without the view, for a dump inside a bigger piece (`begin` may be asked for more than the dump, which
+   * then starts at any offset of the piece).
+   */
+  seal(at: number, len: number): void {
+    const b = this.buf;
     const body = at + len - 8;
     if (kernel === null || b !== this.slab) {
       const c = this.crc;
       c.lo = 0;
       c.hi = 0;
       c.update(b, at, body).writeLE(b, body);
-      return b === this.slab ? b.subarray(at, at + len) : b;
+      return;
     }
     if (this.queuedFrom < 0) this.queuedFrom = at;
     const w = (JOBS_BASE >> 2) + this.jobs * 2;
     kwords[w] = DATA_BASE + at - this.queuedFrom;
     kwords[w + 1] = len;
     if (++this.jobs === MAX_JOBS) this.flush();
-    return b.subarray(at, at + len);
   }
 
   /** Complete every queued CRC. */
@@ -225,4 +234,5 @@ export class DumpSlabs {
 }
 
 const SLAB_BYTES = 1 << 20;
-const SLAB_MAX_PIECE = 64 * 1024;
+/** Largest piece cut from a slab; bigger ones get a buffer of their own. */
+export const SLAB_MAX_PIECE = 64 * 1024;

@@ -8,7 +8,21 @@
  * is there. Values come out in pieces of about `maxChunkBytes`. DUMP payloads are assembled from the raw value
  * bytes as they pass (views on the input, no re-encoding) and dropped for decoding once they exceed `maxDumpBytes`.
  */
-import type { Entry, KeyEntry, Statusable, Value, ValueType } from '../entry.ts';
+import {
+  type DumpRunEntry,
+  type Entry,
+  type KeyEntry,
+  RUN_DUMP_LEN,
+  RUN_EXPIRE_AT,
+  RUN_FREQ,
+  RUN_IDLE,
+  RUN_KEY_AT,
+  RUN_KEY_LEN,
+  RUN_STRIDE,
+  type Statusable,
+  type Value,
+  type ValueType,
+} from '../entry.ts';
 import { printableKey } from '../errors.ts';
 import {
   type Flavor,
@@ -28,13 +42,16 @@ import {
   RDB_OPCODE_RESIZEDB,
   RDB_OPCODE_SELECTDB,
   RDB_OPCODE_SLOT_INFO,
+  RDB_TYPE_STRING,
   RDB_VERSION_MAX_REDIS,
   RDB_VERSION_MAX_VALKEY,
   RDB_VERSION_MIN_VALKEY,
   rdbTypeInfo,
   VALKEY_RDB_OPCODE_SLOT_IMPORT,
 } from './constants.ts';
-import { Crc64, DumpSlabs } from './crc64.ts';
+import { Crc64, DumpSlabs, SLAB_MAX_PIECE } from './crc64.ts';
+import { lzfMaxExpansion } from './encodings/lzf.ts';
+import { parseStringHeader, STR_LZF, STR_RAW, type StringHeader } from './encodings/string.ts';
 import { RdbError } from './errors.ts';
 import { Reader } from './reader.ts';
 import {
@@ -50,6 +67,11 @@ export interface RdbParserOptions {
   dumpable?: (rdbType: number, flavor: Flavor) => boolean;
   /** RDB version written into dump footers (the target's RDB version; the writer passes it). Default: the file's own version. */
   dumpRdbVersion?: number;
+  /**
+   * Pack dumps into DumpRunEntry batches instead of a KeyEntry each (keys whose key and dump together exceed
+   * 64 KiB still come as KeyEntry). Default false.
+   */
+  dumpRuns?: boolean;
   /** Default 16 MiB; bigger values are decoded and streamed instead. */
   maxDumpBytes?: number;
   /** Default 1 MiB: a decoded value piece holds about this many bytes of items at most, then more pieces follow. */
@@ -103,6 +125,9 @@ const S_DONE = 7;
 
 const COLLECTIONS: ReadonlySet<ValueType> = new Set<ValueType>(['list', 'set', 'zset', 'hash']);
 const EMPTY = Buffer.alloc(0);
+/** Keys per DumpRunEntry at most (its meta table is allocated at this size). */
+const RUN_KEYS = 4096;
+const NO_PARTS: Buffer[] = [];
 
 function lower(b: Buffer): Buffer {
   const out = Buffer.from(b);
@@ -180,6 +205,14 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private isCollection = false;
   private dumpVersion = 0;
 
+  private readonly runs: boolean;
+  /** The run new dumps join while it is the last entry of `out` and they fit its slab. */
+  private openRun: DumpRunEntry | null = null;
+  private runTypes: ValueType[] | null = null;
+  /** Runs are on and plain strings are dumped: `stringLane` may take them. */
+  private laneOn = false;
+  private readonly laneHeader: StringHeader = { kind: 0, headerSize: 0, payloadSize: 0, rawLen: 0 };
+
   private skipper: ModuleValueSkipper | null = null;
   private metaClassesLeft = 0;
   private metaInClass = false;
@@ -190,6 +223,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     this.maxChunkBytes = Math.max(1, opts.maxChunkBytes ?? RDB_PARSER_DEFAULTS.maxChunkBytes);
     this.dropExpiredFields = opts.skipExpired ?? RDB_PARSER_DEFAULTS.skipExpired;
     this.r = new Reader(opts.maxItemBytes ?? RDB_PARSER_DEFAULTS.maxItemBytes);
+    this.runs = opts.dumpRuns ?? false;
   }
 
   /** EOF opcode and checksum consumed. */
@@ -297,6 +331,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
             ok = this.header();
             break;
           case S_OPCODE:
+            if (this.laneOn) this.stringLane();
             ok = this.opcode();
             break;
           case S_KEY:
@@ -385,6 +420,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     }
     this.version = version;
     this.dumpVersion = this.opts.dumpRdbVersion ?? version;
+    this.laneOn = this.runs && this.dumpable(RDB_TYPE_STRING);
     if ((this.opts.verifyChecksum ?? RDB_PARSER_DEFAULTS.verifyChecksum) && version >= 5) {
       this.crc = new Crc64();
       this.crcPos = r.pos;
@@ -530,6 +566,63 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     return false;
   }
 
+  /**
+   * Most keys of a snapshot are plain strings: this takes them without the general state machine (no decoder, no
+   * key view, no entry object), each with its EXPIRETIME_MS, straight into the open run while key and value are
+   * whole in the buffer and raw-encoded keys. It stops at anything else, including anything malformed, and leaves
+   * that to the general path (which reports errors with their full context).
+   */
+  private stringLane(): void {
+    const r = this.r;
+    const b = r.buf;
+    const end = b.length;
+    const h = this.laneHeader;
+    const maxItem = r.maxItemBytes;
+    const drop = this.dropExpiredFields;
+    const now = drop ? (this.opts.now ? this.opts.now() : Date.now()) : 0;
+    let p = r.pos;
+    try {
+      while (p < end) {
+        let q = p;
+        let t = b[q];
+        let expireAt = this.expireAt;
+        if (t === RDB_OPCODE_EXPIRETIME_MS) {
+          if (q + 10 > end) break;
+          const v = b.readInt32LE(q + 5) * 0x100000000 + b.readUInt32LE(q + 1);
+          expireAt = v === -1 ? 0 : v <= 0 ? 1 : v;
+          q += 9;
+          t = b[q];
+        }
+        if (t !== RDB_TYPE_STRING) break;
+        const keyAt = q + 1;
+        if (keyAt >= end || parseStringHeader(b, keyAt, end - keyAt, h) !== 0 || h.kind !== STR_RAW) break;
+        const keyFrom = keyAt + h.headerSize;
+        const keyLen = h.payloadSize;
+        const valueAt = keyFrom + keyLen;
+        if (keyLen > maxItem || valueAt >= end || parseStringHeader(b, valueAt, end - valueAt, h) !== 0)
+          break;
+        if (h.payloadSize > maxItem || h.rawLen > maxItem) break;
+        if ((h.kind as number) === STR_LZF && h.rawLen > lzfMaxExpansion(h.payloadSize)) break;
+        const valueEnd = valueAt + h.headerSize + h.payloadSize;
+        if (valueEnd > end) break;
+        this.rdbType = RDB_TYPE_STRING;
+        this.valueType = 'string';
+        if (drop && expireAt !== 0 && expireAt <= now) this.expiredSkipped++;
+        else {
+          this.expireAt = expireAt;
+          this.putDump(b, keyFrom, keyLen, NO_PARTS, 0, b, valueAt, valueEnd);
+        }
+        this.expireAt = 0;
+        this.idle = -1;
+        this.freq = -1;
+        p = valueEnd;
+      }
+    } catch {
+      // Left to the general path from the start of this key.
+    }
+    r.pos = p;
+  }
+
   private keyMeta(): boolean {
     const r = this.r;
     while (this.metaClassesLeft > 0) {
@@ -633,30 +726,103 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       this.emptySkipped++;
       return;
     }
-    const tailLen = r.pos - this.capStart;
-    const len = 1 + this.capturedLen + tailLen + 10;
+    const key = this.key!;
+    this.putDump(key, 0, key.length, this.captured, this.capturedLen, r.buf, this.capStart, r.pos);
+  }
+
+  /**
+   * The dump of the current key: its value bytes are `parts` (`partsLen` bytes in all) then `src[from, to)`. Goes
+   * into the open run when runs are on and it fits a slab piece, else out as a KeyEntry.
+   */
+  private putDump(
+    keySrc: Buffer,
+    keyFrom: number,
+    keyLen: number,
+    parts: Buffer[],
+    partsLen: number,
+    src: Buffer,
+    from: number,
+    to: number,
+  ): void {
+    const tailLen = to - from;
+    const len = 1 + partsLen + tailLen + 10;
+    const inRun = this.runs && keyLen + len <= SLAB_MAX_PIECE;
     const slabs = this.slabs;
-    const at = slabs.begin(len);
+    const at = slabs.begin(inRun ? keyLen + len : len);
     const d = slabs.buf;
-    d[at] = this.rdbType;
-    let o = at + 1;
-    for (let i = 0; i < this.captured.length; i++) {
-      const part = this.captured[i];
+    let o = at;
+    if (inRun) {
+      if (keyLen < 64) for (let i = 0; i < keyLen; i++) d[o++] = keySrc[keyFrom + i];
+      else {
+        keySrc.copy(d, o, keyFrom, keyFrom + keyLen);
+        o += keyLen;
+      }
+    }
+    const dumpAt = o;
+    d[o++] = this.rdbType;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
       d.set(part, o);
       o += part.length;
     }
-    const src = r.buf;
-    const end = r.pos;
-    if (tailLen < 16) for (let i = this.capStart; i < end; i++) d[o++] = src[i];
+    if (tailLen < 64) for (let i = from; i < to; i++) d[o++] = src[i];
     else {
-      src.copy(d, o, this.capStart, end);
+      src.copy(d, o, from, to);
       o += tailLen;
     }
     const ver = this.dumpVersion;
     d[o] = ver & 0xff;
     d[o + 1] = (ver >> 8) & 0xff;
-    const dump = slabs.end(at, len);
-    this.out.push(this.keyEntry(dump, null, false));
+    if (!inRun) {
+      const key =
+        keyFrom === 0 && keyLen === keySrc.length ? keySrc : keySrc.subarray(keyFrom, keyFrom + keyLen);
+      this.key = key;
+      this.out.push(this.keyEntry(slabs.end(at, len), null, false));
+      return;
+    }
+    slabs.seal(dumpAt, len);
+    let run = this.openRun;
+    if (
+      run === null ||
+      run.buf !== d ||
+      run.count === RUN_KEYS ||
+      run.db !== this.db ||
+      this.out[this.out.length - 1] !== run
+    ) {
+      run = {
+        kind: 'dumps',
+        db: this.db,
+        count: 0,
+        buf: d,
+        meta: new Float64Array(RUN_KEYS * RUN_STRIDE),
+        types: this.valueTypes(),
+      };
+      this.openRun = run;
+      this.out.push(run);
+    }
+    const m = run.meta;
+    const mo = run.count * RUN_STRIDE;
+    m[mo + RUN_KEY_AT] = at;
+    m[mo + RUN_KEY_LEN] = keyLen;
+    m[mo + RUN_DUMP_LEN] = len;
+    m[mo + RUN_EXPIRE_AT] = this.expireAt;
+    m[mo + RUN_IDLE] = this.idle;
+    m[mo + RUN_FREQ] = this.freq;
+    run.count++;
+    this.keys++;
+  }
+
+  /** Logical type by RDB type byte for this file's flavor (shared by every run of the file). */
+  private valueTypes(): ValueType[] {
+    if (this.runTypes === null) {
+      const t: ValueType[] = new Array(256).fill('string');
+      for (let i = 0; i < 256; i++) {
+        const info = rdbTypeInfo(i, this.flavor);
+        if (info) t[i] = info.valueType;
+      }
+      this.runTypes = t;
+    }
+    return this.runTypes;
   }
 
   private keyEntry(dump: Buffer | null, value: Value | null, more: boolean): KeyEntry {

@@ -154,49 +154,48 @@ export class CommandSlab {
    * argv: the one command an RDB import sends per key. Returns its size.
    */
   restore(key: Buffer, ttl: number, dump: Buffer, absTtl: boolean, opt: Buffer | null, val: number): number {
-    const nargs = 5 + (absTtl ? 1 : 0) + (opt ? 2 : 0);
-    let size =
-      4 + // *N\r\n (N < 10)
-      RESTORE_HEAD.length +
-      bulkSize(key.length) +
-      bulkSize(digits(ttl)) +
-      bulkSize(dump.length) +
-      REPLACE_ARG.length;
-    if (absTtl) size += ABSTTL_ARG.length;
-    if (opt) size += opt.length + bulkSize(digits(val));
-    this.parts = null;
-    let b: Buffer;
-    const big = dump.length > COMMAND_SLAB_BYTES >> 4;
-    if (big) {
-      b = Buffer.allocUnsafe(size - dump.length);
-      this.buf = b;
-      this.at = 0;
-    } else b = this.room(size);
-    let o = this.at;
-    b[o++] = 0x2a;
-    b[o++] = 0x30 + nargs;
+    if (dump.length <= COMMAND_SLAB_BYTES >> 4)
+      return this.restoreAt(key, 0, key.length, dump, 0, dump.length, ttl, absTtl, opt, val);
+    const size = restoreSize(key.length, ttl, dump.length, absTtl, opt, val);
+    const b = Buffer.allocUnsafe(size - dump.length);
+    this.buf = b;
+    this.at = 0;
+    let o = restoreHead(b, 0, key, 0, key.length, ttl, absTtl, opt);
+    o = writeInt(b, o, dump.length);
     b[o++] = 0x0d;
     b[o++] = 0x0a;
-    o = put(b, o, RESTORE_HEAD);
-    o = bulk(b, o, key);
-    o = bulkInt(b, o, ttl);
-    let dumpAt = 0;
-    if (big) {
-      b[o++] = 0x24;
-      o = writeInt(b, o, dump.length);
-      b[o++] = 0x0d;
-      b[o++] = 0x0a;
-      dumpAt = o;
-      b[o++] = 0x0d;
-      b[o++] = 0x0a;
-    } else o = bulk(b, o, dump);
-    o = put(b, o, REPLACE_ARG);
-    if (absTtl) o = put(b, o, ABSTTL_ARG);
-    if (opt) {
-      o = put(b, o, opt);
-      o = bulkInt(b, o, val);
-    }
-    if (big) this.parts = [b.subarray(0, dumpAt), dump, b.subarray(dumpAt, o)];
+    const dumpAt = o;
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    o = restoreTail(b, o, absTtl, opt, val);
+    this.parts = [b.subarray(0, dumpAt), dump, b.subarray(dumpAt, o)];
+    return size;
+  }
+
+  /** `restore` of a key and a dump of at most 64 KiB given as ranges of Buffers (no views needed). */
+  restoreAt(
+    keySrc: Buffer,
+    keyAt: number,
+    keyLen: number,
+    dumpSrc: Buffer,
+    dumpAt: number,
+    dumpLen: number,
+    ttl: number,
+    absTtl: boolean,
+    opt: Buffer | null,
+    val: number,
+  ): number {
+    const size = restoreSize(keyLen, ttl, dumpLen, absTtl, opt, val);
+    this.parts = null;
+    const b = this.room(size);
+    let o = restoreHead(b, this.at, keySrc, keyAt, keyLen, ttl, absTtl, opt);
+    o = writeInt(b, o, dumpLen);
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    o = copyRange(b, o, dumpSrc, dumpAt, dumpLen);
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    restoreTail(b, o, absTtl, opt, val);
     return size;
   }
 
@@ -218,6 +217,90 @@ export class CommandSlab {
   }
 }
 
+function restoreSize(
+  keyLen: number,
+  ttl: number,
+  dumpLen: number,
+  absTtl: boolean,
+  opt: Buffer | null,
+  val: number,
+): number {
+  let size =
+    4 + // *N\r\n (N < 10)
+    RESTORE_HEAD.length +
+    bulkSize(keyLen) +
+    bulkSize(digits(ttl)) +
+    bulkSize(dumpLen) +
+    REPLACE_ARG.length;
+  if (absTtl) size += ABSTTL_ARG.length;
+  if (opt) size += opt.length + bulkSize(digits(val));
+  return size;
+}
+
+/** `*N RESTORE key ttl` and the `$` of the dump's bulk (its length follows). */
+function restoreHead(
+  b: Buffer,
+  o: number,
+  keySrc: Buffer,
+  keyAt: number,
+  keyLen: number,
+  ttl: number,
+  absTtl: boolean,
+  opt: Buffer | null,
+): number {
+  b[o++] = 0x2a;
+  b[o++] = 0x30 + 5 + (absTtl ? 1 : 0) + (opt ? 2 : 0);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = put(b, o, RESTORE_HEAD);
+  b[o++] = 0x24;
+  o = writeInt(b, o, keyLen);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = copyRange(b, o, keySrc, keyAt, keyLen);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
+  o = bulkInt(b, o, ttl);
+  b[o++] = 0x24;
+  return o;
+}
+
+/** `REPLACE [ABSTTL] [opt val]` after the dump. */
+function restoreTail(b: Buffer, o: number, absTtl: boolean, opt: Buffer | null, val: number): number {
+  o = put(b, o, REPLACE_ARG);
+  if (absTtl) o = put(b, o, ABSTTL_ARG);
+  if (opt) {
+    o = put(b, o, opt);
+    o = bulkInt(b, o, val);
+  }
+  return o;
+}
+
+function copyRange(b: Buffer, o: number, src: Buffer, at: number, len: number): number {
+  if (len < 64) for (let i = 0; i < len; i++) b[o + i] = src[at + i];
+  else src.copy(b, o, at, at + len);
+  return o + len;
+}
+
+/** Offset of the command that follows `skip` commands from `at` (error paths only: walks the RESP). */
+export function commandAfter(buf: Buffer, at: number, skip: number): number {
+  let p = at;
+  const num = (): number => {
+    let v = 0;
+    for (p++; p < buf.length && buf[p] !== 0x0d; p++) v = v * 10 + buf[p] - 0x30;
+    p += 2;
+    return v;
+  };
+  for (let c = 0; c < skip && p < buf.length; c++) {
+    const n = num();
+    for (let i = 0; i < n && p < buf.length; i++) {
+      const len = num(); // before reading p: `p += num()` would add to the p of before the call
+      p += len + 2;
+    }
+  }
+  return p;
+}
+
 /** Size of a bulk string of `n` bytes: `$n\r\n…\r\n`. */
 function bulkSize(n: number): number {
   return 1 + digits(n) + CRLF_LEN + n + CRLF_LEN;
@@ -227,17 +310,6 @@ function put(b: Buffer, o: number, src: Buffer): number {
   if (src.length < 16) for (let i = 0; i < src.length; i++) b[o + i] = src[i];
   else b.set(src, o);
   return o + src.length;
-}
-
-function bulk(b: Buffer, o: number, v: Buffer): number {
-  b[o++] = 0x24;
-  o = writeInt(b, o, v.length);
-  b[o++] = 0x0d;
-  b[o++] = 0x0a;
-  o = put(b, o, v);
-  b[o++] = 0x0d;
-  b[o++] = 0x0a;
-  return o;
 }
 
 function bulkInt(b: Buffer, o: number, v: number): number {

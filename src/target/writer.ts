@@ -13,7 +13,24 @@
  */
 
 import type tls from 'node:tls';
-import type { ChunkEntry, CommandEntry, Entry, KeyEntry, Statusable, StreamId, ValueType } from '../entry.ts';
+import {
+  type ChunkEntry,
+  type CommandEntry,
+  type DumpRunEntry,
+  type Entry,
+  type KeyEntry,
+  RUN_DUMP_LEN,
+  RUN_EXPIRE_AT,
+  RUN_FREQ,
+  RUN_IDLE,
+  RUN_KEY_AT,
+  RUN_KEY_LEN,
+  RUN_STRIDE,
+  runKeyEntry,
+  type Statusable,
+  type StreamId,
+  type ValueType,
+} from '../entry.ts';
 import { printableKey } from '../errors.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
@@ -21,6 +38,7 @@ import { TargetError, type TargetErrorCode } from './errors.ts';
 import {
   type Argv,
   CommandSlab,
+  commandAfter,
   commandSize,
   RESTORE_FREQ,
   RESTORE_IDLETIME,
@@ -142,6 +160,8 @@ interface WOp extends Op {
   id?: StreamId;
   group?: Buffer;
   attempts: number;
+  /** Of an op of several RESTOREs: the index of the one answered with the error. */
+  failedCmd: number;
   /** Sent again after a loss: a BUSYKEY on a non-REPLACE RESTORE is then our own first attempt. */
   resent: boolean;
   /** Policy for BUSYKEY on a RESTORE without REPLACE. */
@@ -165,6 +185,8 @@ class WriterOp implements WOp {
   wire: Buffer | null = null;
   wireAt = 0;
   parts: Buffer[] | null = null;
+  /** Of an op of several RESTOREs: the one whose reply was the error (names the key in messages). */
+  failedCmd = 0;
   /**
    * A RESTORE of the fast path does not hold its key (which would pin the decoder's input buffer while in flight);
    * error messages read it back from the encoded command.
@@ -172,7 +194,9 @@ class WriterOp implements WOp {
   key(): Buffer | null {
     if (this.unit !== null || this.kind !== 'restore') return null;
     if (this.parts !== null) return restoreKeyOf(this.parts[0], 0);
-    return this.wire === null ? null : restoreKeyOf(this.wire, this.wireAt);
+    if (this.wire === null) return null;
+    const at = this.failedCmd > 0 ? commandAfter(this.wire, this.wireAt, this.failedCmd) : this.wireAt;
+    return restoreKeyOf(this.wire, at);
   }
   node: string | null;
   unit: Unit | null = null;
@@ -216,7 +240,13 @@ interface Gate {
 /** Marks "not handled by restoreFast". */
 const NOT_FAST = Symbol('NOT_FAST');
 /** `cmds` of a pre-encoded RESTORE op: names the command and counts one reply (its bytes are in `wire`). */
-const RESTORE_CMDS: Argv[] = [['RESTORE']];
+const RESTORE_ARGV: Argv = ['RESTORE'];
+const RESTORE_CMDS: Argv[] = [RESTORE_ARGV];
+/**
+ * RESTOREs of a run go out as ops of up to this many bytes: one op (and one reply record) for hundreds of keys,
+ * small enough that several are in flight and the target always has the next one queued.
+ */
+const RUN_OP_BYTES = 64 * 1024;
 
 const RETRIABLE = new Set(['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY']);
 /** Keyless commands of a stream that must reach every master of a cluster. */
@@ -459,6 +489,9 @@ export class TargetWriter implements Statusable<WriterStatus> {
           else if (p) await p;
           break;
         }
+        case 'dumps':
+          await this.writeRun(e);
+          break;
         case 'chunk':
           await this.writeChunk(e);
           break;
@@ -591,6 +624,102 @@ export class TargetWriter implements Statusable<WriterStatus> {
       op.wire = w.buf;
       op.wireAt = w.at;
     }
+    return this.dispatch(op);
+  }
+
+  /**
+   * The keys of a run. On a standalone target with REPLACE (the overwrite policy), consecutive RESTOREs are
+   * encoded straight from the run into the command slab and sent as one op per RUN_OP_BYTES: no object per key.
+   * Keys that need more (expired, not restorable here, TTL without ABSTTL, module values) and every other
+   * target or policy take the per-key path, in order.
+   */
+  private async writeRun(run: DumpRunEntry): Promise<void> {
+    const caps = this.capabilities;
+    if (
+      caps.cluster ||
+      this.o.onConflict !== 'overwrite' ||
+      !this.replaceOk ||
+      (this.current?.open && !this.current.ignoreChunks)
+    ) {
+      for (let i = 0; i < run.count; i++) await this.write([runKeyEntry(run, i)]);
+      return;
+    }
+    this.current = null;
+    const db = this.mapDb(run.db);
+    const abs = caps.restoreAbsTtl;
+    const now = Date.now();
+    const { buf, meta } = run;
+    const w = this.wire;
+    let opBuf: Buffer | null = null;
+    let opAt = 0;
+    let opBytes = 0;
+    let opCount = 0;
+    for (let i = 0; i < run.count; i++) {
+      const o = i * RUN_STRIDE;
+      const keyAt = meta[o + RUN_KEY_AT];
+      const keyLen = meta[o + RUN_KEY_LEN];
+      const dumpAt = keyAt + keyLen;
+      const dumpLen = meta[o + RUN_DUMP_LEN];
+      const expireAt = meta[o + RUN_EXPIRE_AT];
+      if (!((expireAt === 0 || (abs && expireAt > now)) && this.runRestorable(run, dumpAt, dumpLen))) {
+        if (opCount > 0) {
+          const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+          if (p) await p;
+          opCount = 0;
+        }
+        await this.write([runKeyEntry(run, i)]);
+        continue;
+      }
+      const freq = meta[o + RUN_FREQ];
+      const idle = meta[o + RUN_IDLE];
+      const opt = !abs ? null : freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+      const size = w.restoreAt(
+        buf,
+        keyAt,
+        keyLen,
+        buf,
+        dumpAt,
+        dumpLen,
+        expireAt,
+        abs && expireAt > 0,
+        opt,
+        freq >= 0 ? freq : idle,
+      );
+      if (opCount > 0 && (w.buf !== opBuf || w.at !== opAt + opBytes || opBytes + size > RUN_OP_BYTES)) {
+        const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+        if (p) await p;
+        opCount = 0;
+      }
+      if (opCount === 0) {
+        opBuf = w.buf;
+        opAt = w.at;
+        opBytes = 0;
+      }
+      opBytes += size;
+      opCount++;
+    }
+    if (opCount > 0) {
+      const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+      if (p) await p;
+    }
+  }
+
+  /** Can this target RESTORE the dump at `buf[at, at+len)` of a run (same checks as usableDump)? */
+  private runRestorable(run: DumpRunEntry, at: number, len: number): boolean {
+    const b = run.buf;
+    const t = b[at];
+    if (run.types[t] === 'module') return false;
+    const ver = b[at + len - 10] | (b[at + len - 9] << 8);
+    if (ver > this.capabilities.rdbVersion) return false;
+    return this.capabilities.dumpable(t, ver >= 80 ? 'valkey' : 'redis');
+  }
+
+  /** One op for `count` RESTOREs encoded back to back at `buf[at, at+bytes)`. */
+  private dispatchRestores(buf: Buffer, at: number, bytes: number, count: number, db: number) {
+    const cmds = count === 1 ? RESTORE_CMDS : new Array<Argv>(count).fill(RESTORE_ARGV);
+    const op = new WriterOp(this.handler, cmds, bytes, db, 0, null, 'restore');
+    op.wire = buf;
+    op.wireAt = at;
     return this.dispatch(op);
   }
 
@@ -1050,6 +1179,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     }
     const err = firstError(op, replies);
     if (err) {
+      if (op.kind === 'restore' && replies.length > 1) op.failedCmd = replies.indexOf(err);
       const handled = this.onError(op, err, conn);
       if (handled !== null) return handled;
       // BUSYKEY on a RESTORE without REPLACE.
@@ -1129,7 +1259,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (op.kind === 'first' || op.kind === 'restore') u.firstAcked = true;
       else if (op.kind === 'rpush') u.listAcked += op.items;
       this.maybeCountKey(u);
-    } else if (op.kind === 'restore') this.counters.keys++;
+    } else if (op.kind === 'restore') this.counters.keys += op.cmds.length;
     if (this.gates.length) this.gates = this.gates.filter((g) => !g.open());
     this.wake();
     return undefined;

@@ -5,7 +5,17 @@
  */
 
 import { Redis } from 'ioredis';
-import type { Entry, KeyEntry, StreamGroup, StreamId, Value, ValueType } from '../../src/entry.ts';
+import {
+  type DumpRunEntry,
+  type Entry,
+  type KeyEntry,
+  RUN_STRIDE,
+  type StreamGroup,
+  type StreamId,
+  type Value,
+  type ValueType,
+} from '../../src/entry.ts';
+import { crc64, rdbTypeInfo } from '../../src/rdb/index.ts';
 import type { ServerLike } from '../helpers/compare.ts';
 
 function id(b: Buffer | string): StreamId {
@@ -183,4 +193,32 @@ export function inPieces(e: KeyEntry, size: number): Entry[] {
       ? { ...e, value, more: parts.length > 1 }
       : { kind: 'chunk' as const, db: e.db, key: e.key, value, more: i < parts.length - 1 },
   );
+}
+
+/** KeyEntries with dumps packed into DumpRunEntry batches of `perRun` keys (one db per run), as the parser would. */
+export function packRuns(keys: KeyEntry[], perRun: number): DumpRunEntry[] {
+  const types = Array.from({ length: 256 }, (_, t) => rdbTypeInfo(t, 'redis')?.valueType ?? 'string');
+  const out: DumpRunEntry[] = [];
+  for (let i = 0; i < keys.length; ) {
+    const db = keys[i].db;
+    const batch: KeyEntry[] = [];
+    while (i < keys.length && batch.length < perRun && keys[i].db === db) batch.push(keys[i++]);
+    const buf = Buffer.concat(batch.flatMap((k) => [k.key, k.dump as Buffer]));
+    const meta = new Float64Array(batch.length * RUN_STRIDE);
+    let at = 0;
+    batch.forEach((k, j) => {
+      meta.set([at, k.key.length, (k.dump as Buffer).length, k.expireAt, k.idle, k.freq], j * RUN_STRIDE);
+      at += k.key.length + (k.dump as Buffer).length;
+    });
+    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, types });
+  }
+  return out;
+}
+
+/** The DUMP payload of a string value of fewer than 64 bytes (RDB 10 footer), as `DUMP` would give it. */
+export function stringDump(value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from([0, value.length]), value, Buffer.from([10, 0])]);
+  const crc = Buffer.alloc(8);
+  crc.writeBigUInt64LE(crc64(body));
+  return Buffer.concat([body, crc]);
 }

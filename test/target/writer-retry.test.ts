@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { Entry } from '../../src/entry.ts';
+import type { Entry, KeyEntry } from '../../src/entry.ts';
 import { TargetWriter } from '../../src/target/index.ts';
 import { assertSameData } from '../helpers/compare.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { populate } from './fixtures.ts';
-import { entriesOf, inPieces } from './source-entries.ts';
+import { entriesOf, inPieces, packRuns, stringDump } from './source-entries.ts';
 
 describe('TargetWriter retries after connection loss', () => {
   let src: RedisServer;
@@ -103,6 +103,32 @@ describe('TargetWriter retries after connection loss', () => {
       assert.equal(st.inflightCommands, 0);
     });
   }
+
+  it('dump runs lose nothing across kills (ops of many RESTOREs are resent whole)', async () => {
+    const n = 60_000;
+    const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
+      kind: 'key',
+      db: 0,
+      key: Buffer.from(`run:${i}`),
+      type: 'string',
+      rdbType: 0,
+      expireAt: 0,
+      idle: -1,
+      freq: -1,
+      dump: stringDump(Buffer.from(`value-${i}`)),
+      value: null,
+      more: false,
+    }));
+    const { st, kills } = await run(packRuns(keys, 4096), 5);
+    assert.ok(kills > 0 && st.reconnects > 0, `kills ${kills}, reconnects ${st.reconnects}`);
+    assert.equal(st.keys, n);
+    assert.equal(await tr.dbsize(), n);
+    for (let i = 0; i < n; i += 5000) {
+      const names = keys.slice(i, i + 5000).map((k) => k.key.toString());
+      const got = await tr.mget(...names);
+      for (const [j, v] of got.entries()) assert.equal(v, `value-${i + j}`);
+    }
+  });
 
   it('command streams lose nothing across kills', async () => {
     const entries: Entry[] = [];

@@ -1,0 +1,92 @@
+/**
+ * Dump runs (`dumpRuns`) are a packing of the same keys: for every fixture, in every chunking, the keys of the
+ * runs (expanded by runKeyEntry) and the entries around them equal what the parser gives key by key, with the
+ * string lane on (strings dumped) and off (strings decoded), with and without dropping expired keys; the same
+ * error for the known-bad files. Every run holds keys of one db, each key inside the run's buffer.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { RUN_DUMP_LEN, RUN_KEY_AT, RUN_KEY_LEN, RUN_STRIDE } from '../../src/entry.ts';
+import { RdbError, RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
+import { chunkings } from '../helpers/feed-chunked.ts';
+import { prng } from '../helpers/random-dataset.ts';
+import { fixture, oneByteChunks, parseChunks, rdbFixtures, serialize } from '../helpers/rdb-fixtures.ts';
+
+const NOW = Date.UTC(2026, 0, 1);
+const HELPER_MAX = 64 * 1024;
+
+const VARIANTS: { name: string; opts: RdbParserOptions }[] = [
+  { name: 'all dumped', opts: { dumpable: () => true } },
+  { name: 'strings decoded', opts: { dumpable: (t) => t !== 0 } },
+  { name: 'expired dropped', opts: { dumpable: () => true, skipExpired: true, now: () => NOW } },
+];
+
+function digest(chunks: Iterable<Buffer>, opts: RdbParserOptions): string {
+  try {
+    const { entries, parser } = parseChunks(chunks, opts);
+    const s = parser.status();
+    const counts = `${s.keys}/${s.expiredSkipped}/${s.emptySkipped}/${parser.trailing.length}`;
+    return `${counts} ${createHash('sha1').update(serialize(entries)).digest('hex')}`;
+  } catch (e) {
+    assert.ok(e instanceof RdbError, `expected RdbError, got ${e}`);
+    return `err:${e.code}`;
+  }
+}
+
+/** Structural checks on the runs themselves (not visible once expanded). */
+function checkRuns(input: Buffer, opts: RdbParserOptions): void {
+  const p = new RdbParser({ ...opts, dumpRuns: true });
+  let keys = 0;
+  try {
+    for (const e of [...p.write(input), ...p.end()]) {
+      if (e.kind === 'key') keys++;
+      if (e.kind !== 'dumps') continue;
+      assert.ok(e.count > 0, 'empty run');
+      keys += e.count;
+      for (let i = 0; i < e.count; i++) {
+        const o = i * RUN_STRIDE;
+        const end = e.meta[o + RUN_KEY_AT] + e.meta[o + RUN_KEY_LEN] + e.meta[o + RUN_DUMP_LEN];
+        assert.ok(end <= e.buf.length, 'key outside its run buffer');
+      }
+    }
+  } catch (e) {
+    if (e instanceof RdbError) return;
+    throw e;
+  }
+  assert.equal(keys, p.status().keys, 'keys in runs and entries vs status().keys');
+}
+
+describe('dump runs equal per-key dumps', () => {
+  for (const rel of rdbFixtures()) {
+    test(rel, () => {
+      const input = fixture(rel);
+      for (const v of VARIANTS) {
+        const expected = digest([input], v.opts);
+        const runs = { ...v.opts, dumpRuns: true };
+        assert.equal(digest([input], runs), expected, `${v.name}, whole`);
+        checkRuns(input, v.opts);
+        // Every split of small files; 1-byte feeding (each key crosses chunk ends) up to HELPER_MAX; and a few
+        // seeded splits so the lane meets chunk ends at any point of a key in every file.
+        if (input.length <= 4096 && v === VARIANTS[0]) {
+          for (const c of chunkings(input, { everySplit: true })) {
+            if (c.name === 'whole') continue;
+            assert.equal(digest(c.chunks, runs), expected, `${v.name}, chunking ${c.name}`);
+          }
+        } else if (input.length <= HELPER_MAX) {
+          assert.equal(digest(oneByteChunks(input), runs), expected, `${v.name}, 1-byte chunks`);
+        }
+        const rand = prng(input.length);
+        for (let k = 0; k < 3; k++) {
+          const chunks: Buffer[] = [];
+          for (let at = 0; at < input.length; ) {
+            const n = 1 + Math.floor(rand() * 4096);
+            chunks.push(input.subarray(at, at + n));
+            at += n;
+          }
+          assert.equal(digest(chunks, runs), expected, `${v.name}, seeded chunks ${k}`);
+        }
+      }
+    });
+  }
+});
