@@ -130,9 +130,10 @@ export interface ScriptEntry {
 /**
  * Consecutive keys of one db whose values are complete DUMP payloads, packed in one Buffer: the bulk of a
  * snapshot travels as a few of these instead of an object (and two Buffer views) per key. Key i's fields are
- * `meta[i * RUN_STRIDE + RUN_*]`; its key bytes are `buf[keyAt, keyAt + keyLen)` and its DUMP payload (as in
- * `KeyEntry.dump`) follows directly: `buf[keyAt + keyLen, keyAt + keyLen + dumpLen)`. Its RDB type is the dump's
- * first byte. `runKeyEntry` gives the same key as a KeyEntry.
+ * `meta[i * RUN_STRIDE + RUN_*]`: its key bytes are `buf[KEY_AT, KEY_AT + KEY_LEN)`, its DUMP payload (as in
+ * `KeyEntry.dump`) `buf[DUMP_AT, DUMP_AT + DUMP_LEN)`, its RDB type the dump's first byte. With a `layout` (given by
+ * the consumer to the parser), `buf[CMD_AT, CMD_AT + CMD_LEN)` is the whole command that writes the key, key and
+ * dump inside it, and consecutive keys' commands are back to back. `runKeyEntry` gives a key as a KeyEntry.
  */
 export interface DumpRunEntry {
   kind: 'dumps';
@@ -142,28 +143,56 @@ export interface DumpRunEntry {
   meta: Float64Array;
   /** Logical type by RDB type byte (the source's flavor). */
   types: readonly ValueType[];
+  layout: RunLayout | null;
 }
 
-export const RUN_KEY_AT = 0;
-export const RUN_KEY_LEN = 1;
-export const RUN_DUMP_LEN = 2;
+/**
+ * How a consumer wants each key of a run laid out as its own command (the target writer's RESTORE), so the run's
+ * bytes go to the target as they are. The parser writes `head`, then the dump, then `tail`, in `size` bytes.
+ */
+export interface RunLayout {
+  size(keyLen: number, dumpLen: number, expireAt: number, idle: number, freq: number): number;
+  /** Offset of the key bytes from the start of the command. */
+  keyOffset(keyLen: number): number;
+  /** Writes the command up to its dump (key included) at `buf[at]`; returns the dump's offset. */
+  head(
+    buf: Buffer,
+    at: number,
+    keySrc: Buffer,
+    keyFrom: number,
+    keyLen: number,
+    dumpLen: number,
+    expireAt: number,
+    idle: number,
+    freq: number,
+  ): number;
+  /** Writes the rest of the command from `buf[at]` (just after the dump). */
+  tail(buf: Buffer, at: number, expireAt: number, idle: number, freq: number): void;
+}
+
+export const RUN_CMD_AT = 0;
+export const RUN_CMD_LEN = 1;
+export const RUN_KEY_AT = 2;
+export const RUN_KEY_LEN = 3;
+export const RUN_DUMP_AT = 4;
+export const RUN_DUMP_LEN = 5;
 /** Absolute expiry in unix ms, 0 = persistent (as KeyEntry.expireAt). */
-export const RUN_EXPIRE_AT = 3;
-export const RUN_IDLE = 4;
-export const RUN_FREQ = 5;
-export const RUN_STRIDE = 6;
+export const RUN_EXPIRE_AT = 6;
+export const RUN_IDLE = 7;
+export const RUN_FREQ = 8;
+export const RUN_STRIDE = 9;
 
 /** Key `i` of a run as a KeyEntry (views on the run's Buffer). */
 export function runKeyEntry(run: DumpRunEntry, i: number): KeyEntry {
   const m = run.meta;
   const o = i * RUN_STRIDE;
   const keyAt = m[o + RUN_KEY_AT];
-  const dumpAt = keyAt + m[o + RUN_KEY_LEN];
+  const dumpAt = m[o + RUN_DUMP_AT];
   const rdbType = run.buf[dumpAt];
   return {
     kind: 'key',
     db: run.db,
-    key: run.buf.subarray(keyAt, dumpAt),
+    key: run.buf.subarray(keyAt, keyAt + m[o + RUN_KEY_LEN]),
     type: run.types[rdbType],
     rdbType,
     expireAt: m[o + RUN_EXPIRE_AT],

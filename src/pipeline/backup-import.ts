@@ -266,6 +266,7 @@ class BackupImport {
       dumpRdbVersion: caps.rdbVersion,
       skipExpired: true,
       dumpRuns: true,
+      runLayout: this.writer!.runLayout() ?? undefined,
     };
   }
 

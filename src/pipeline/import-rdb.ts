@@ -56,6 +56,7 @@ export async function importRdb(
     dumpRdbVersion: caps.rdbVersion,
     skipExpired: true,
     dumpRuns: true,
+    runLayout: writer.runLayout() ?? undefined,
   });
   const every = opts.progressEveryMs ?? 250;
   let last = 0;

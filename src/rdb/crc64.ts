@@ -175,8 +175,11 @@ export class DumpSlabs {
   private jobs = 0;
   private readonly crc = new Crc64();
 
-  /** Room for a dump of `len` bytes (CRC field included) in `buf`; returns its offset there. */
-  begin(len: number): number {
+  /**
+   * Room for a dump of `len` bytes (CRC field included) in `buf`; returns its offset there. Pieces start 8-aligned
+   * unless `packed` (then they follow each other exactly, as the commands of a run must).
+   */
+  begin(len: number, packed = false): number {
     if (len > SLAB_MAX_PIECE) {
       this.buf = Buffer.allocUnsafeSlow(len);
       return 0;
@@ -188,7 +191,7 @@ export class DumpSlabs {
     }
     this.buf = this.slab;
     const at = this.off;
-    this.off += (len + 7) & ~7;
+    this.off += packed ? len : (len + 7) & ~7;
     return at;
   }
 

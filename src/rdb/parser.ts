@@ -12,6 +12,9 @@ import {
   type DumpRunEntry,
   type Entry,
   type KeyEntry,
+  RUN_CMD_AT,
+  RUN_CMD_LEN,
+  RUN_DUMP_AT,
   RUN_DUMP_LEN,
   RUN_EXPIRE_AT,
   RUN_FREQ,
@@ -19,6 +22,7 @@ import {
   RUN_KEY_AT,
   RUN_KEY_LEN,
   RUN_STRIDE,
+  type RunLayout,
   type Statusable,
   type Value,
   type ValueType,
@@ -72,6 +76,8 @@ export interface RdbParserOptions {
    * 64 KiB still come as KeyEntry). Default false.
    */
   dumpRuns?: boolean;
+  /** With dumpRuns: lay each key of a run out as this command (see RunLayout). */
+  runLayout?: RunLayout;
   /** Default 16 MiB; bigger values are decoded and streamed instead. */
   maxDumpBytes?: number;
   /** Default 1 MiB: a decoded value piece holds about this many bytes of items at most, then more pieces follow. */
@@ -206,6 +212,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private dumpVersion = 0;
 
   private readonly runs: boolean;
+  private readonly layout: RunLayout | null;
   /** The run new dumps join while it is the last entry of `out` and they fit its slab. */
   private openRun: DumpRunEntry | null = null;
   private runTypes: ValueType[] | null = null;
@@ -224,6 +231,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     this.dropExpiredFields = opts.skipExpired ?? RDB_PARSER_DEFAULTS.skipExpired;
     this.r = new Reader(opts.maxItemBytes ?? RDB_PARSER_DEFAULTS.maxItemBytes);
     this.runs = opts.dumpRuns ?? false;
+    this.layout = this.runs ? (opts.runLayout ?? null) : null;
   }
 
   /** EOF opcode and checksum consumed. */
@@ -746,13 +754,23 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   ): void {
     const tailLen = to - from;
     const len = 1 + partsLen + tailLen + 10;
-    const inRun = this.runs && keyLen + len <= SLAB_MAX_PIECE;
+    const layout = this.layout;
+    const pieceLen = !this.runs
+      ? len
+      : layout === null
+        ? keyLen + len
+        : layout.size(keyLen, len, this.expireAt, this.idle, this.freq);
+    const inRun = this.runs && pieceLen <= SLAB_MAX_PIECE;
     const slabs = this.slabs;
-    const at = slabs.begin(inRun ? keyLen + len : len);
+    const at = slabs.begin(inRun ? pieceLen : len, inRun);
     const d = slabs.buf;
     let o = at;
+    let keyAt = at;
     if (inRun) {
-      if (keyLen < 64) for (let i = 0; i < keyLen; i++) d[o++] = keySrc[keyFrom + i];
+      if (layout !== null) {
+        keyAt = at + layout.keyOffset(keyLen);
+        o = layout.head(d, at, keySrc, keyFrom, keyLen, len, this.expireAt, this.idle, this.freq);
+      } else if (keyLen < 64) for (let i = 0; i < keyLen; i++) d[o++] = keySrc[keyFrom + i];
       else {
         keySrc.copy(d, o, keyFrom, keyFrom + keyLen);
         o += keyLen;
@@ -781,6 +799,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       return;
     }
     slabs.seal(dumpAt, len);
+    if (layout !== null) layout.tail(d, dumpAt + len, this.expireAt, this.idle, this.freq);
     let run = this.openRun;
     if (
       run === null ||
@@ -796,14 +815,18 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         buf: d,
         meta: new Float64Array(RUN_KEYS * RUN_STRIDE),
         types: this.valueTypes(),
+        layout,
       };
       this.openRun = run;
       this.out.push(run);
     }
     const m = run.meta;
     const mo = run.count * RUN_STRIDE;
-    m[mo + RUN_KEY_AT] = at;
+    m[mo + RUN_CMD_AT] = at;
+    m[mo + RUN_CMD_LEN] = pieceLen;
+    m[mo + RUN_KEY_AT] = keyAt;
     m[mo + RUN_KEY_LEN] = keyLen;
+    m[mo + RUN_DUMP_AT] = dumpAt;
     m[mo + RUN_DUMP_LEN] = len;
     m[mo + RUN_EXPIRE_AT] = this.expireAt;
     m[mo + RUN_IDLE] = this.idle;

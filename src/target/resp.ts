@@ -9,6 +9,8 @@
  */
 
 /** An argument of a command: Buffers for user data, strings only for ASCII protocol words and numbers. */
+import type { RunLayout } from '../entry.ts';
+
 export type RespArg = Buffer | string;
 export type Argv = readonly RespArg[];
 
@@ -281,6 +283,35 @@ function copyRange(b: Buffer, o: number, src: Buffer, at: number, len: number): 
   else src.copy(b, o, at, at + len);
   return o + len;
 }
+
+/**
+ * The RESTORE of the writer's fast path (`RESTORE key ttl dump REPLACE [ABSTTL] [FREQ f | IDLETIME s]`, ttl the
+ * absolute expiry) as a run layout: the parser lays every key of a run out as this command, and the writer sends
+ * the run's bytes as they are (for targets that take REPLACE and ABSTTL, i.e. 5.0+).
+ */
+export const RESTORE_RUN_LAYOUT: RunLayout = {
+  size(keyLen, dumpLen, expireAt, idle, freq) {
+    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+    return restoreSize(keyLen, expireAt, dumpLen, expireAt > 0, opt, freq >= 0 ? freq : idle);
+  },
+  keyOffset(keyLen) {
+    return 4 + RESTORE_HEAD.length + 1 + digits(keyLen) + CRLF_LEN;
+  },
+  head(buf, at, keySrc, keyFrom, keyLen, dumpLen, expireAt, idle, freq) {
+    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+    let o = restoreHead(buf, at, keySrc, keyFrom, keyLen, expireAt, expireAt > 0, opt);
+    o = writeInt(buf, o, dumpLen);
+    buf[o++] = 0x0d;
+    buf[o++] = 0x0a;
+    return o;
+  },
+  tail(buf, at, expireAt, idle, freq) {
+    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+    buf[at] = 0x0d;
+    buf[at + 1] = 0x0a;
+    restoreTail(buf, at + 2, expireAt > 0, opt, freq >= 0 ? freq : idle);
+  },
+};
 
 /** Offset of the command that follows `skip` commands from `at` (error paths only: walks the RESP). */
 export function commandAfter(buf: Buffer, at: number, skip: number): number {

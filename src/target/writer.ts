@@ -19,6 +19,9 @@ import {
   type DumpRunEntry,
   type Entry,
   type KeyEntry,
+  RUN_CMD_AT,
+  RUN_CMD_LEN,
+  RUN_DUMP_AT,
   RUN_DUMP_LEN,
   RUN_EXPIRE_AT,
   RUN_FREQ,
@@ -26,6 +29,7 @@ import {
   RUN_KEY_AT,
   RUN_KEY_LEN,
   RUN_STRIDE,
+  type RunLayout,
   runKeyEntry,
   type Statusable,
   type StreamId,
@@ -42,6 +46,7 @@ import {
   commandSize,
   RESTORE_FREQ,
   RESTORE_IDLETIME,
+  RESTORE_RUN_LAYOUT,
   RespError,
   type RespValue,
   restoreKeyOf,
@@ -628,10 +633,22 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   /**
-   * The keys of a run. On a standalone target with REPLACE (the overwrite policy), consecutive RESTOREs are
-   * encoded straight from the run into the command slab and sent as one op per RUN_OP_BYTES: no object per key.
-   * Keys that need more (expired, not restorable here, TTL without ABSTTL, module values) and every other
-   * target or policy take the per-key path, in order.
+   * The layout in which this writer sends a run's bytes as they are (see RunLayout), or null when it cannot:
+   * standalone target, overwrite policy, REPLACE and ABSTTL available. The snapshot path passes it to the parser.
+   */
+  runLayout(): RunLayout | null {
+    const caps = this.capabilities;
+    return !caps.cluster && this.o.onConflict === 'overwrite' && this.replaceOk && caps.restoreAbsTtl
+      ? RESTORE_RUN_LAYOUT
+      : null;
+  }
+
+  /**
+   * The keys of a run. On a standalone target with REPLACE (the overwrite policy), consecutive RESTOREs go out as
+   * one op per RUN_OP_BYTES: as the run's own bytes when it was laid out for this writer (runLayout), else encoded
+   * from the run's offsets into the command slab; no object per key either way. Keys that need more (expired, not
+   * restorable here, TTL without ABSTTL, module values) and every other target or policy take the per-key path,
+   * in order.
    */
   private async writeRun(run: DumpRunEntry): Promise<void> {
     const caps = this.capabilities;
@@ -647,6 +664,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     this.current = null;
     const db = this.mapDb(run.db);
     const abs = caps.restoreAbsTtl;
+    const laidOut = run.layout !== null && run.layout === this.runLayout();
     const now = Date.now();
     const { buf, meta } = run;
     const w = this.wire;
@@ -656,9 +674,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     let opCount = 0;
     for (let i = 0; i < run.count; i++) {
       const o = i * RUN_STRIDE;
-      const keyAt = meta[o + RUN_KEY_AT];
-      const keyLen = meta[o + RUN_KEY_LEN];
-      const dumpAt = keyAt + keyLen;
+      const dumpAt = meta[o + RUN_DUMP_AT];
       const dumpLen = meta[o + RUN_DUMP_LEN];
       const expireAt = meta[o + RUN_EXPIRE_AT];
       if (!((expireAt === 0 || (abs && expireAt > now)) && this.runRestorable(run, dumpAt, dumpLen))) {
@@ -670,29 +686,43 @@ export class TargetWriter implements Statusable<WriterStatus> {
         await this.write([runKeyEntry(run, i)]);
         continue;
       }
-      const freq = meta[o + RUN_FREQ];
-      const idle = meta[o + RUN_IDLE];
-      const opt = !abs ? null : freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
-      const size = w.restoreAt(
-        buf,
-        keyAt,
-        keyLen,
-        buf,
-        dumpAt,
-        dumpLen,
-        expireAt,
-        abs && expireAt > 0,
-        opt,
-        freq >= 0 ? freq : idle,
-      );
-      if (opCount > 0 && (w.buf !== opBuf || w.at !== opAt + opBytes || opBytes + size > RUN_OP_BYTES)) {
+      let cmdBuf: Buffer;
+      let cmdAt: number;
+      let size: number;
+      if (laidOut) {
+        cmdBuf = buf;
+        cmdAt = meta[o + RUN_CMD_AT];
+        size = meta[o + RUN_CMD_LEN];
+      } else {
+        const freq = meta[o + RUN_FREQ];
+        const idle = meta[o + RUN_IDLE];
+        const opt = !abs ? null : freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+        const keyAt = meta[o + RUN_KEY_AT];
+        const keyLen = meta[o + RUN_KEY_LEN];
+        const ttlAbs = abs && expireAt > 0;
+        size = w.restoreAt(
+          buf,
+          keyAt,
+          keyLen,
+          buf,
+          dumpAt,
+          dumpLen,
+          expireAt,
+          ttlAbs,
+          opt,
+          freq >= 0 ? freq : idle,
+        );
+        cmdBuf = w.buf;
+        cmdAt = w.at;
+      }
+      if (opCount > 0 && (cmdBuf !== opBuf || cmdAt !== opAt + opBytes || opBytes + size > RUN_OP_BYTES)) {
         const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
         if (p) await p;
         opCount = 0;
       }
       if (opCount === 0) {
-        opBuf = w.buf;
-        opAt = w.at;
+        opBuf = cmdBuf;
+        opAt = cmdAt;
         opBytes = 0;
       }
       opBytes += size;

@@ -7,8 +7,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { RUN_DUMP_LEN, RUN_KEY_AT, RUN_KEY_LEN, RUN_STRIDE } from '../../src/entry.ts';
+import {
+  RUN_CMD_AT,
+  RUN_CMD_LEN,
+  RUN_DUMP_AT,
+  RUN_DUMP_LEN,
+  RUN_EXPIRE_AT,
+  RUN_FREQ,
+  RUN_IDLE,
+  RUN_STRIDE,
+  runKeyEntry,
+} from '../../src/entry.ts';
 import { RdbError, RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
+import { encodeCommand, RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { chunkings } from '../helpers/feed-chunked.ts';
 import { prng } from '../helpers/random-dataset.ts';
 import { fixture, oneByteChunks, parseChunks, rdbFixtures, serialize } from '../helpers/rdb-fixtures.ts';
@@ -20,6 +31,7 @@ const VARIANTS: { name: string; opts: RdbParserOptions }[] = [
   { name: 'all dumped', opts: { dumpable: () => true } },
   { name: 'strings decoded', opts: { dumpable: (t) => t !== 0 } },
   { name: 'expired dropped', opts: { dumpable: () => true, skipExpired: true, now: () => NOW } },
+  { name: 'laid out as RESTOREs', opts: { dumpable: () => true, runLayout: RESTORE_RUN_LAYOUT } },
 ];
 
 function digest(chunks: Iterable<Buffer>, opts: RdbParserOptions): string {
@@ -44,10 +56,22 @@ function checkRuns(input: Buffer, opts: RdbParserOptions): void {
       if (e.kind !== 'dumps') continue;
       assert.ok(e.count > 0, 'empty run');
       keys += e.count;
+      const m = e.meta;
       for (let i = 0; i < e.count; i++) {
         const o = i * RUN_STRIDE;
-        const end = e.meta[o + RUN_KEY_AT] + e.meta[o + RUN_KEY_LEN] + e.meta[o + RUN_DUMP_LEN];
+        const end = m[o + RUN_DUMP_AT] + m[o + RUN_DUMP_LEN];
         assert.ok(end <= e.buf.length, 'key outside its run buffer');
+        if (!opts.runLayout) continue;
+        // Each key is exactly the writer's RESTORE, and the commands follow each other with no gap.
+        const k = runKeyEntry(e, i);
+        const argv: (string | Buffer)[] = ['RESTORE', k.key, String(k.expireAt), k.dump as Buffer, 'REPLACE'];
+        if (m[o + RUN_EXPIRE_AT] > 0) argv.push('ABSTTL');
+        if (m[o + RUN_FREQ] >= 0) argv.push('FREQ', String(m[o + RUN_FREQ]));
+        else if (m[o + RUN_IDLE] >= 0) argv.push('IDLETIME', String(m[o + RUN_IDLE]));
+        const cmd = e.buf.subarray(m[o + RUN_CMD_AT], m[o + RUN_CMD_AT] + m[o + RUN_CMD_LEN]);
+        assert.deepEqual(cmd, encodeCommand(argv), `command of key ${i}`);
+        if (i > 0)
+          assert.equal(m[o + RUN_CMD_AT], m[o - RUN_STRIDE + RUN_CMD_AT] + m[o - RUN_STRIDE + RUN_CMD_LEN]);
       }
     }
   } catch (e) {

@@ -10,6 +10,7 @@ import {
   type Entry,
   type KeyEntry,
   RUN_STRIDE,
+  type RunLayout,
   type StreamGroup,
   type StreamId,
   type Value,
@@ -195,22 +196,43 @@ export function inPieces(e: KeyEntry, size: number): Entry[] {
   );
 }
 
-/** KeyEntries with dumps packed into DumpRunEntry batches of `perRun` keys (one db per run), as the parser would. */
-export function packRuns(keys: KeyEntry[], perRun: number): DumpRunEntry[] {
+/**
+ * KeyEntries with dumps packed into DumpRunEntry batches of `perRun` keys (one db per run), as the parser would:
+ * key then dump, or each key as its command when a layout is given.
+ */
+export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | null = null): DumpRunEntry[] {
   const types = Array.from({ length: 256 }, (_, t) => rdbTypeInfo(t, 'redis')?.valueType ?? 'string');
   const out: DumpRunEntry[] = [];
   for (let i = 0; i < keys.length; ) {
     const db = keys[i].db;
     const batch: KeyEntry[] = [];
     while (i < keys.length && batch.length < perRun && keys[i].db === db) batch.push(keys[i++]);
-    const buf = Buffer.concat(batch.flatMap((k) => [k.key, k.dump as Buffer]));
+    const sizes = batch.map((k) => {
+      const dump = k.dump as Buffer;
+      return layout
+        ? layout.size(k.key.length, dump.length, k.expireAt, k.idle, k.freq)
+        : k.key.length + dump.length;
+    });
+    const buf = Buffer.alloc(sizes.reduce((a, b) => a + b, 0));
     const meta = new Float64Array(batch.length * RUN_STRIDE);
     let at = 0;
     batch.forEach((k, j) => {
-      meta.set([at, k.key.length, (k.dump as Buffer).length, k.expireAt, k.idle, k.freq], j * RUN_STRIDE);
-      at += k.key.length + (k.dump as Buffer).length;
+      const dump = k.dump as Buffer;
+      let keyAt = at;
+      let dumpAt = at + k.key.length;
+      if (layout) {
+        keyAt = at + layout.keyOffset(k.key.length);
+        dumpAt = layout.head(buf, at, k.key, 0, k.key.length, dump.length, k.expireAt, k.idle, k.freq);
+        layout.tail(buf, dumpAt + dump.length, k.expireAt, k.idle, k.freq);
+      } else k.key.copy(buf, at);
+      dump.copy(buf, dumpAt);
+      meta.set(
+        [at, sizes[j], keyAt, k.key.length, dumpAt, dump.length, k.expireAt, k.idle, k.freq],
+        j * RUN_STRIDE,
+      );
+      at += sizes[j];
     });
-    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, types });
+    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, types, layout });
   }
   return out;
 }

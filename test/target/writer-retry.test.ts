@@ -8,6 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Entry, KeyEntry } from '../../src/entry.ts';
 import { TargetWriter } from '../../src/target/index.ts';
+import { RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { assertSameData } from '../helpers/compare.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { populate } from './fixtures.ts';
@@ -119,7 +120,7 @@ describe('TargetWriter retries after connection loss', () => {
       value: null,
       more: false,
     }));
-    const { st, kills } = await run(packRuns(keys, 4096), 5);
+    const { st, kills } = await run(packRuns(keys, 4096, RESTORE_RUN_LAYOUT), 5);
     assert.ok(kills > 0 && st.reconnects > 0, `kills ${kills}, reconnects ${st.reconnects}`);
     assert.equal(st.keys, n);
     assert.equal(await tr.dbsize(), n);

@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Entry, KeyEntry } from '../../src/entry.ts';
 import { type TargetError, TargetWriter } from '../../src/target/index.ts';
+import { RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { assertSameData, dataOf } from '../helpers/compare.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { populate } from './fixtures.ts';
@@ -92,54 +93,59 @@ describe('TargetWriter on a standalone target', () => {
   });
 
   describe('dump runs', () => {
-    it('restores every key of runs exactly; an expired key inside a run is skipped and counted', async () => {
-      const keys = [...srcEntries.dump];
-      keys.splice(3, 0, { ...srcEntries.dump[0], key: Buffer.from('gone'), expireAt: Date.now() - 1000 });
-      const st = await writeAll(packRuns(keys, 5));
-      assert.equal(st.keysExpired, 1);
-      assert.equal(st.keys, srcEntries.dump.length);
-      await assertSameData(src, tgt, { dbs: [0] });
-    });
-
-    it('sends the RESTOREs of a run as few ops, every key acknowledged', async () => {
-      const n = 20_000;
-      const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
-        ...srcEntries.dump[0],
-        key: Buffer.from(`run:${i}`),
-        type: 'string',
-        rdbType: 0,
-        expireAt: i % 3 === 0 ? Date.now() + 3_600_000 + i : 0,
-        dump: stringDump(Buffer.from(`value-${i}`)),
-      }));
-      const st = await writeAll(packRuns(keys, 4096));
-      assert.equal(st.keys, n);
-      assert.equal(st.acked, n);
-      assert.ok(st.writes < 100, `writes ${st.writes}`);
-      const got = await tr.mget(...keys.map((k) => k.key.toString()));
-      for (const [i, v] of got.entries()) assert.equal(v, `value-${i}`);
-      for (const i of [0, 3, 19_998]) assert.equal(await tr.pexpiretime(`run:${i}`), keys[i].expireAt);
-      assert.equal(await tr.pttl('run:1'), -1);
-    });
-
-    it('an error reply inside a run fails naming that key; the keys before it are written', async () => {
-      const keys: KeyEntry[] = Array.from({ length: 10 }, (_, i) => ({
-        ...srcEntries.dump[0],
-        key: Buffer.from(`k${i}`),
-        type: 'string',
-        rdbType: 0,
-        expireAt: 0,
-        dump: stringDump(Buffer.from(`v${i}`)),
-      }));
-      const bad = keys[6].dump as Buffer;
-      bad[bad.length - 1] ^= 0xff; // CRC no longer matches: the target refuses this RESTORE only
-      await assert.rejects(writeAll(packRuns(keys, 10)), (err: TargetError) => {
-        assert.equal(err.code, 'TARGET_ERR_REPLY');
-        assert.equal(err.where.key, 'k6');
-        assert.match(err.message, /checksum/);
-        return true;
+    for (const [name, layout] of [
+      ['key and dump', null],
+      ['laid out as RESTOREs', RESTORE_RUN_LAYOUT],
+    ] as const) {
+      it(`restores every key of runs exactly; an expired key inside a run is skipped and counted (${name})`, async () => {
+        const keys = [...srcEntries.dump];
+        keys.splice(3, 0, { ...srcEntries.dump[0], key: Buffer.from('gone'), expireAt: Date.now() - 1000 });
+        const st = await writeAll(packRuns(keys, 5, layout));
+        assert.equal(st.keysExpired, 1);
+        assert.equal(st.keys, srcEntries.dump.length);
+        await assertSameData(src, tgt, { dbs: [0] });
       });
-      for (let i = 0; i < 6; i++) assert.equal(await tr.get(`k${i}`), `v${i}`);
-    });
+
+      it(`sends the RESTOREs of a run as few ops, every key acknowledged (${name})`, async () => {
+        const n = 20_000;
+        const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
+          ...srcEntries.dump[0],
+          key: Buffer.from(`run:${i}`),
+          type: 'string',
+          rdbType: 0,
+          expireAt: i % 3 === 0 ? Date.now() + 3_600_000 + i : 0,
+          dump: stringDump(Buffer.from(`value-${i}`)),
+        }));
+        const st = await writeAll(packRuns(keys, 4096, layout));
+        assert.equal(st.keys, n);
+        assert.equal(st.acked, n);
+        assert.ok(st.writes < 100, `writes ${st.writes}`);
+        const got = await tr.mget(...keys.map((k) => k.key.toString()));
+        for (const [i, v] of got.entries()) assert.equal(v, `value-${i}`);
+        for (const i of [0, 3, 19_998]) assert.equal(await tr.pexpiretime(`run:${i}`), keys[i].expireAt);
+        assert.equal(await tr.pttl('run:1'), -1);
+      });
+
+      it(`an error reply inside a run fails naming that key; the keys before it are written (${name})`, async () => {
+        const keys: KeyEntry[] = Array.from({ length: 10 }, (_, i) => ({
+          ...srcEntries.dump[0],
+          key: Buffer.from(`k${i}`),
+          type: 'string',
+          rdbType: 0,
+          expireAt: 0,
+          dump: stringDump(Buffer.from(`v${i}`)),
+        }));
+        const bad = keys[6].dump as Buffer;
+        bad[bad.length - 1] ^= 0xff; // CRC no longer matches: the target refuses this RESTORE only
+        await assert.rejects(writeAll(packRuns(keys, 10, layout)), (err: TargetError) => {
+          assert.equal(err.code, 'TARGET_ERR_REPLY');
+          assert.equal(err.where.key, 'k6');
+          assert.match(err.message, /checksum/);
+          return true;
+        });
+        for (let i = 0; i < 6; i++) assert.equal(await tr.get(`k${i}`), `v${i}`);
+      });
+    }
 
     it('under the skip policy and with a db map, runs take the per-key path', async () => {
       await tr.select(2);
