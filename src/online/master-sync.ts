@@ -34,6 +34,12 @@ export interface MasterCheckpoint {
   offset: number;
   /** Db selected at that point of the stream (a continued stream need not repeat SELECT). */
   db: number;
+  /**
+   * The target held no keys when this full sync started and this is the only master: everything on the target
+   * came from this stream, so a new full sync (backlog lost) flushes it first and keys deleted on the source
+   * meanwhile do not survive.
+   */
+  targetEmpty?: boolean;
 }
 
 export interface MasterSyncOptions {
@@ -46,6 +52,8 @@ export interface MasterSyncOptions {
   signal: AbortSignal;
   /** Where a previous run stopped (incremental only). */
   checkpoint: MasterCheckpoint | null;
+  /** This is the source's only master (not one stream of several into the same target). */
+  soleMaster: boolean;
   ackIntervalMs?: number;
   /** Silence after which the link counts as lost (the source PINGs every repl-ping-replica-period, 10 s). */
   idleTimeoutMs?: number;
@@ -331,9 +339,26 @@ export class MasterSync {
         'PSYNC_REFUSED',
         `${this.node}: the source cannot continue from offset ${at} (backlog or replication id gone); starting a new full sync (resume_mode auto).`,
       );
+      const flush = this.point.targetEmpty === true && this.o.soleMaster;
       this.point = null;
       await this.hooks.resync(this.node);
+      if (flush) {
+        await writer.flushAll();
+        await this.hooks.log(
+          'WARN',
+          'TARGET_FLUSHED',
+          `${this.node}: the target was empty when the migration started, so it held only keys of this source: flushed before the new full sync, so keys deleted on the source while the stream was lost do not survive.`,
+        );
+      } else {
+        await this.hooks.log(
+          'WARN',
+          'STALE_KEYS_POSSIBLE',
+          `${this.node}: keys deleted on the source while the stream was lost stay on the target: the new full sync overwrites keys but cannot remove them (${this.o.soleMaster ? 'the target held other keys when the migration started' : 'the source is one of several masters writing into this target'}).`,
+        );
+      }
     }
+    // Only a sole master into an empty target can later flush it (see MasterCheckpoint.targetEmpty).
+    const targetEmpty = this.o.soleMaster && this.o.mode === 'incremental' && (await writer.keyCount()) === 0;
     this.phase = 'full';
     const transfer = await RdbTransfer.open(link.reader, {
       node: this.node,
@@ -365,7 +390,12 @@ export class MasterSync {
     await transfer.finish();
     if (transfer.totalBytes === null && this.rdb) this.rdb.totalBytes = this.rdb.bytes;
     // A SYNC-style answer has no replication id: the stream is applied, but a reconnect needs a new full sync.
-    this.point = { replid: reply.replid ?? '', offset: reply.offset, db: 0 };
+    this.point = {
+      replid: reply.replid ?? '',
+      offset: reply.offset,
+      db: 0,
+      ...(targetEmpty && { targetEmpty }),
+    };
     if (reply.replid) await this.hooks.checkpoint(this.node, { ...this.point });
     else {
       await this.hooks.log(

@@ -124,6 +124,7 @@ export async function migrateOnline(o: OnlineMigrationOptions, hooks: OnlineHook
           bucket,
           signal: inner.signal,
           checkpoint: saved[nodeName(m)] ?? null,
+          soleMaster: masters.length === 1,
           ...o.link,
         },
         {

@@ -523,6 +523,27 @@ export class TargetWriter implements Statusable<WriterStatus> {
     if (this.cmdGroups.length) await this.sendCommands();
   }
 
+  /** Keys on the target now, over every db of every master (INFO keyspace). */
+  async keyCount(): Promise<number> {
+    this.check();
+    let n = 0;
+    for (const addr of this.router.masters()) {
+      const op = this.op([['INFO', 'keyspace']], -1, addr, 'control');
+      const reply = await this.request(op);
+      if (reply instanceof RespError) throw this.fail(replyError(reply, { node: addr }, 'INFO keyspace'));
+      const text = Buffer.isBuffer(reply) ? reply.toString('latin1') : String(reply); // text-ok: INFO reply, not user data
+      for (const m of text.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+    }
+    return n;
+  }
+
+  /** Empties the target (FLUSHALL on every master) once everything written before is acknowledged. */
+  async flushAll(): Promise<void> {
+    await this.flush();
+    await this.broadcast(['FLUSHALL'], 'FLUSHALL');
+    await this.flush();
+  }
+
   /** Resolves when every entry written so far is acknowledged; rejects with the first error. */
   async flush(): Promise<void> {
     if (this.cmdGroups.length) await this.sendCommands();

@@ -245,6 +245,37 @@ describe('online migration', () => {
     await auto.done;
   });
 
+  test('a lost backlog after keys were deleted: a target empty at the start is flushed, then equals the source', async () => {
+    const src = await redis([...DISKLESS, '--repl-backlog-size', '16kb']);
+    const dst = await redis();
+    for (let i = 0; i < 50; i++) await src.cli('SET', `k${i}`, `v${i}`);
+    const first = start({ source: { addrs: addr(src) }, target: { addrs: addr(dst) }, mode: 'incremental' });
+    await eventually(() => first.phases.includes('incremental'), 'incremental', 30_000);
+    await first.caughtUp();
+    first.ac.abort();
+    await first.done;
+    const cp = first.checkpoints.at(-1) as OnlineCheckpoint;
+    assert.equal(Object.values(cp.masters)[0].targetEmpty, true);
+    // While no replica follows: deletes, then more writes than the 16 KB backlog holds.
+    await src.cli('DEL', 'k1', 'k2', 'k3');
+    for (let i = 0; i < 40; i++) await src.cli('SET', `fill${i}`, 'x'.repeat(1024));
+    await dst.cli('SET', 'k1', 'v1'); // as if still there (it is: the stream stopped before the DEL)
+    const second = start({
+      source: { addrs: addr(src) },
+      target: { addrs: addr(dst) },
+      mode: 'incremental',
+      checkpoint: cp,
+    });
+    await eventually(() => second.phases.includes('incremental'), 'incremental', 30_000);
+    await second.caughtUp();
+    assert.ok(second.logs.some((l) => l.code === 'PSYNC_REFUSED'));
+    assert.ok(second.logs.some((l) => l.code === 'TARGET_FLUSHED'));
+    assert.equal(await dst.cli('EXISTS', 'k1'), '0');
+    await assertSameData(src, dst);
+    second.ac.abort();
+    await second.done;
+  });
+
   test('a renamed PSYNC: --psync-command reaches it; a source refusing PSYNC is copied by SCAN (logged as not lossless)', async () => {
     const renamed = await redis([
       ...DISKLESS,
