@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { CERT_ERROR } from '../replication/index.ts';
+import { infoField } from '../target/index.ts';
 import { OnlineError } from './errors.ts';
 
 export interface HostPort {
@@ -96,17 +97,6 @@ export async function controlClient(at: HostPort, cred: Credentials, timeoutMs =
       node: nodeName(at),
     },
   );
-}
-
-export function infoField(info: string, name: string): string | undefined {
-  return new RegExp(`(?:^|\\n)${name}:([^\\r\\n]*)`).exec(info)?.[1];
-}
-
-/** Keys over every db from `INFO keyspace`. */
-export function keyspaceTotal(info: string): number {
-  let n = 0;
-  for (const m of info.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
-  return n;
 }
 
 /**

@@ -23,8 +23,8 @@ import {
   type TokenBucket,
 } from '../replication/index.ts';
 import type { LogLevel } from '../runner/index.ts';
-import { encodeCommand, type TargetOptions, TargetWriter } from '../target/index.ts';
-import { type Credentials, controlClient, infoField } from './control.ts';
+import { encodeCommand, infoField, type TargetOptions, TargetWriter } from '../target/index.ts';
+import { type Credentials, controlClient } from './control.ts';
 import { KeyspaceFollower } from './keyspace-follow.ts';
 import { scanCopy } from './scan-copy.ts';
 

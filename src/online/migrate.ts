@@ -6,14 +6,12 @@
 import type { Redis } from 'ioredis';
 import { bucketForMb } from '../replication/index.ts';
 import type { LogLevel } from '../runner/index.ts';
-import type { TargetOptions } from '../target/index.ts';
+import { infoField, keyspaceTotal, type TargetOptions } from '../target/index.ts';
 import {
   type Credentials,
   controlClient,
   discoverMasters,
   type HostPort,
-  infoField,
-  keyspaceTotal,
   nodeName,
   parseAddrs,
 } from './control.ts';

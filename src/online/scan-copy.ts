@@ -6,8 +6,8 @@
 import type { Redis } from 'ioredis';
 import type { KeyEntry } from '../entry.ts';
 import { rdbTypeInfo } from '../rdb/index.ts';
-import type { TargetWriter } from '../target/index.ts';
-import { type Credentials, controlClient, type HostPort, infoField } from './control.ts';
+import { infoField, type TargetWriter } from '../target/index.ts';
+import { type Credentials, controlClient, type HostPort } from './control.ts';
 import { OnlineError } from './errors.ts';
 
 export interface ScanCopyResult {

@@ -3,12 +3,7 @@
  * ioredis control connections, separate from the write path.
  */
 import { Cluster, Redis } from 'ioredis';
-
-function keysOf(info: string): number {
-  let n = 0;
-  for (const m of info.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
-  return n;
-}
+import { keyspaceTotal } from '../target/index.ts';
 
 export class TargetSampler {
   private readonly client: Redis | Cluster;
@@ -37,10 +32,10 @@ export class TargetSampler {
       if (this.client.status === 'wait') await this.client.connect();
       const masters = this.client.nodes('master');
       const infos = await Promise.all(masters.map((m) => m.info('keyspace')));
-      return infos.reduce((s, i) => s + keysOf(i), 0);
+      return infos.reduce((s, i) => s + keyspaceTotal(i), 0);
     }
     if (this.client.status === 'wait') await this.client.connect();
-    return keysOf(await this.client.info('keyspace'));
+    return keyspaceTotal(await this.client.info('keyspace'));
   }
 
   close(): void {

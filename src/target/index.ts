@@ -4,6 +4,7 @@
  * the target (STYLE habit 9).
  */
 export { TargetError, type TargetErrorCode } from './errors.ts';
+export { infoField, keyspaceTotal } from './info.ts';
 export {
   type Argv,
   commandSize,

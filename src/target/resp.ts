@@ -8,9 +8,9 @@
  * until its whole payload is buffered (chunks are joined once, never re-scanned byte by byte).
  */
 
-/** An argument of a command: Buffers for user data, strings only for ASCII protocol words and numbers. */
 import type { RunLayout } from '../entry.ts';
 
+/** An argument of a command: Buffers for user data, strings only for ASCII protocol words and numbers. */
 export type RespArg = Buffer | string;
 export type Argv = readonly RespArg[];
 
@@ -162,14 +162,8 @@ export class CommandSlab {
     const b = Buffer.allocUnsafe(size - dump.length);
     this.buf = b;
     this.at = 0;
-    let o = restoreHead(b, 0, key, 0, key.length, ttl, absTtl, opt);
-    o = writeInt(b, o, dump.length);
-    b[o++] = 0x0d;
-    b[o++] = 0x0a;
-    const dumpAt = o;
-    b[o++] = 0x0d;
-    b[o++] = 0x0a;
-    o = restoreTail(b, o, absTtl, opt, val);
+    const dumpAt = restoreHead(b, 0, key, 0, key.length, ttl, dump.length, absTtl, opt);
+    const o = restoreTail(b, dumpAt, absTtl, opt, val);
     this.parts = [b.subarray(0, dumpAt), dump, b.subarray(dumpAt, o)];
     return size;
   }
@@ -190,14 +184,8 @@ export class CommandSlab {
     const size = restoreSize(keyLen, ttl, dumpLen, absTtl, opt, val);
     this.parts = null;
     const b = this.room(size);
-    let o = restoreHead(b, this.at, keySrc, keyAt, keyLen, ttl, absTtl, opt);
-    o = writeInt(b, o, dumpLen);
-    b[o++] = 0x0d;
-    b[o++] = 0x0a;
-    o = copyRange(b, o, dumpSrc, dumpAt, dumpLen);
-    b[o++] = 0x0d;
-    b[o++] = 0x0a;
-    restoreTail(b, o, absTtl, opt, val);
+    const o = restoreHead(b, this.at, keySrc, keyAt, keyLen, ttl, dumpLen, absTtl, opt);
+    restoreTail(b, copyRange(b, o, dumpSrc, dumpAt, dumpLen), absTtl, opt, val);
     return size;
   }
 
@@ -239,7 +227,7 @@ function restoreSize(
   return size;
 }
 
-/** `*N RESTORE key ttl` and the `$` of the dump's bulk (its length follows). */
+/** `*N RESTORE key ttl $<dumpLen>\r\n`: everything before the dump's bytes; returns where they go. */
 function restoreHead(
   b: Buffer,
   o: number,
@@ -247,6 +235,7 @@ function restoreHead(
   keyAt: number,
   keyLen: number,
   ttl: number,
+  dumpLen: number,
   absTtl: boolean,
   opt: Buffer | null,
 ): number {
@@ -264,11 +253,16 @@ function restoreHead(
   b[o++] = 0x0a;
   o = bulkInt(b, o, ttl);
   b[o++] = 0x24;
+  o = writeInt(b, o, dumpLen);
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
   return o;
 }
 
-/** `REPLACE [ABSTTL] [opt val]` after the dump. */
+/** `\r\n REPLACE [ABSTTL] [opt val]`: everything after the dump's bytes, from `o` (just after them). */
 function restoreTail(b: Buffer, o: number, absTtl: boolean, opt: Buffer | null, val: number): number {
+  b[o++] = 0x0d;
+  b[o++] = 0x0a;
   o = put(b, o, REPLACE_ARG);
   if (absTtl) o = put(b, o, ABSTTL_ARG);
   if (opt) {
@@ -291,27 +285,44 @@ function copyRange(b: Buffer, o: number, src: Buffer, at: number, len: number): 
  */
 export const RESTORE_RUN_LAYOUT: RunLayout = {
   size(keyLen, dumpLen, expireAt, idle, freq) {
-    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
-    return restoreSize(keyLen, expireAt, dumpLen, expireAt > 0, opt, freq >= 0 ? freq : idle);
+    return restoreSize(
+      keyLen,
+      expireAt,
+      dumpLen,
+      expireAt > 0,
+      restoreOption(idle, freq),
+      optionValue(idle, freq),
+    );
   },
   keyOffset(keyLen) {
     return 4 + RESTORE_HEAD.length + 1 + digits(keyLen) + CRLF_LEN;
   },
   head(buf, at, keySrc, keyFrom, keyLen, dumpLen, expireAt, idle, freq) {
-    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
-    let o = restoreHead(buf, at, keySrc, keyFrom, keyLen, expireAt, expireAt > 0, opt);
-    o = writeInt(buf, o, dumpLen);
-    buf[o++] = 0x0d;
-    buf[o++] = 0x0a;
-    return o;
+    return restoreHead(
+      buf,
+      at,
+      keySrc,
+      keyFrom,
+      keyLen,
+      expireAt,
+      dumpLen,
+      expireAt > 0,
+      restoreOption(idle, freq),
+    );
   },
   tail(buf, at, expireAt, idle, freq) {
-    const opt = freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
-    buf[at] = 0x0d;
-    buf[at + 1] = 0x0a;
-    restoreTail(buf, at + 2, expireAt > 0, opt, freq >= 0 ? freq : idle);
+    restoreTail(buf, at, expireAt > 0, restoreOption(idle, freq), optionValue(idle, freq));
   },
 };
+
+/** The RESTORE option a key's LFU frequency or LRU idle time calls for (5.0+ targets), with `optionValue`. */
+export function restoreOption(idle: number, freq: number): Buffer | null {
+  return freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+}
+
+export function optionValue(idle: number, freq: number): number {
+  return freq >= 0 ? freq : idle;
+}
 
 /** Offset of the command that follows `skip` commands from `at` (error paths only: walks the RESP). */
 export function commandAfter(buf: Buffer, at: number, skip: number): number {

@@ -39,17 +39,18 @@ import { printableKey } from '../errors.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
+import { infoField, keyspaceTotal } from './info.ts';
 import {
   type Argv,
   CommandSlab,
   commandAfter,
   commandSize,
-  RESTORE_FREQ,
-  RESTORE_IDLETIME,
+  optionValue,
   RESTORE_RUN_LAYOUT,
   RespError,
   type RespValue,
   restoreKeyOf,
+  restoreOption,
 } from './resp.ts';
 import { type CommandKind, compareId, KeyRewriter, parseId, type RewriteFeatures } from './rewrite.ts';
 import {
@@ -335,11 +336,6 @@ function asciiText(b: RespValue): string {
   return s;
 }
 
-function infoField(text: string, name: string): string | undefined {
-  const m = new RegExp(`(?:^|\\n)${name}:([^\\r\\n]*)`).exec(text);
-  return m?.[1];
-}
-
 export class TargetWriter implements Statusable<WriterStatus> {
   readonly capabilities: TargetCapabilities;
   private readonly o: Required<Omit<TargetOptions, 'cluster' | 'username' | 'password' | 'tls' | 'dbMap'>>;
@@ -532,7 +528,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       const reply = await this.request(op);
       if (reply instanceof RespError) throw this.fail(replyError(reply, { node: addr }, 'INFO keyspace'));
       const text = Buffer.isBuffer(reply) ? reply.toString('latin1') : String(reply); // text-ok: INFO reply, not user data
-      for (const m of text.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+      n += keyspaceTotal(text);
     }
     return n;
   }
@@ -634,15 +630,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
     // Same arguments as writeKey: ABSTTL with an expiry, FREQ or IDLETIME where the target takes them (5.0+).
     const w = this.wire;
     const abs = caps.restoreAbsTtl;
-    const opt = !abs ? null : e.freq >= 0 ? RESTORE_FREQ : e.idle >= 0 ? RESTORE_IDLETIME : null;
-    const size = w.restore(
-      e.key,
-      e.expireAt,
-      dump,
-      abs && e.expireAt > 0,
-      opt,
-      e.freq >= 0 ? e.freq : e.idle,
-    );
+    const opt = abs ? restoreOption(e.idle, e.freq) : null;
+    const size = w.restore(e.key, e.expireAt, dump, abs && e.expireAt > 0, opt, optionValue(e.idle, e.freq));
     const slot = caps.cluster ? keySlot(e.key) : 0;
     const op = new WriterOp(this.handler, RESTORE_CMDS, size, caps.cluster ? -1 : db, slot, null, 'restore');
     if (w.parts !== null) op.parts = w.parts;
@@ -717,7 +706,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       } else {
         const freq = meta[o + RUN_FREQ];
         const idle = meta[o + RUN_IDLE];
-        const opt = !abs ? null : freq >= 0 ? RESTORE_FREQ : idle >= 0 ? RESTORE_IDLETIME : null;
+        const opt = abs ? restoreOption(idle, freq) : null;
         const keyAt = meta[o + RUN_KEY_AT];
         const keyLen = meta[o + RUN_KEY_LEN];
         const ttlAbs = abs && expireAt > 0;
@@ -731,7 +720,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
           expireAt,
           ttlAbs,
           opt,
-          freq >= 0 ? freq : idle,
+          optionValue(idle, freq),
         );
         cmdBuf = w.buf;
         cmdAt = w.at;
