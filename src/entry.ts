@@ -151,6 +151,11 @@ export interface DumpRunEntry {
  * bytes go to the target as they are. The parser writes `head`, then the dump, then `tail`, in `size` bytes.
  */
 export interface RunLayout {
+  /**
+   * The parser's kernel writes this layout itself (wasm/kernel.ts `lane`; tests compare its bytes with this
+   * layout's): 'restore' is RESTORE_RUN_LAYOUT's `RESTORE key ttl dump REPLACE [ABSTTL]`.
+   */
+  readonly laneForm?: 'restore';
   size(keyLen: number, dumpLen: number, expireAt: number, idle: number, freq: number): number;
   /** Offset of the key bytes from the start of the command. */
   keyOffset(keyLen: number): number;

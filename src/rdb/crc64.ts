@@ -4,9 +4,9 @@
  *
  * The 64-bit state is kept in two unsigned 32-bit halves so the inner loop never touches BigInt; the 8 × 256
  * tables (each split into lo/hi halves) are built once at module load. Ranges of KERNEL_MIN bytes or more go
- * through the WebAssembly kernel (crc64-wasm.ts: native 64-bit slicing-by-8), copied into its memory in blocks.
+ * through the WebAssembly kernel (kernel.ts: native 64-bit slicing-by-8), copied into its memory in blocks.
  */
-import { type Crc64Kernel, createKernel, DATA_BASE, JOBS_BASE, MAX_JOBS } from './crc64-wasm.ts';
+import { type Kernel, kernel } from './kernel.ts';
 
 /** Bit-reversed 0xad93d23594c935a9 (the reflected form of the Jones polynomial), as two 32-bit halves. */
 const POLY_LO = 0xac4bc9b5;
@@ -56,17 +56,6 @@ const [H0, H1, H2, H3, H4, H5, H6, H7] = THI;
 
 /** Below this many bytes the copy into the kernel's memory costs more than it saves. */
 const KERNEL_MIN = 256;
-/** Data block of the kernel: ranges are copied in and folded this many bytes at a time. */
-const KERNEL_BLOCK = 1 << 20;
-
-const kernel: Crc64Kernel | null = createKernel(TLO, THI);
-let kmem: Uint8Array = new Uint8Array(0);
-let kwords: Uint32Array = new Uint32Array(0);
-if (kernel) {
-  kernel.memory.grow((DATA_BASE + KERNEL_BLOCK - kernel.memory.buffer.byteLength) >> 16);
-  kmem = new Uint8Array(kernel.memory.buffer);
-  kwords = new Uint32Array(kernel.memory.buffer);
-}
 
 /** Running CRC-64 state: feed bytes with `update`, read with `lo`/`hi` or `digest()`. */
 export class Crc64 {
@@ -114,16 +103,24 @@ export class Crc64 {
   }
 
   private updateKernel(buf: Uint8Array, start: number, end: number): this {
-    const k = kernel as Crc64Kernel;
-    kwords[0] = this.lo;
-    kwords[1] = this.hi;
-    for (let p = start; p < end; p += KERNEL_BLOCK) {
-      const n = Math.min(KERNEL_BLOCK, end - p);
-      kmem.set(buf.subarray(p, p + n), DATA_BASE);
-      k.update(DATA_BASE, n);
+    const k = kernel as Kernel;
+    for (let p = start; p < end; p += k.DATA_CAP) {
+      const n = Math.min(k.DATA_CAP, end - p);
+      k.mem.set(buf.subarray(p, p + n), k.DATA);
+      this.updateAt(k.DATA, n);
     }
-    this.lo = kwords[0];
-    this.hi = kwords[1];
+    return this;
+  }
+
+  /** Folds `len` bytes already in the kernel's memory at `p` (only when `kernel` is not null). */
+  updateAt(p: number, len: number): this {
+    const k = kernel as Kernel;
+    const w = k.STATE >> 2;
+    k.u32[w] = this.lo;
+    k.u32[w + 1] = this.hi;
+    k.update(p, len);
+    this.lo = k.u32[w];
+    this.hi = k.u32[w + 1];
     return this;
   }
 
@@ -217,20 +214,45 @@ export class DumpSlabs {
       return;
     }
     if (this.queuedFrom < 0) this.queuedFrom = at;
-    const w = (JOBS_BASE >> 2) + this.jobs * 2;
-    kwords[w] = DATA_BASE + at - this.queuedFrom;
-    kwords[w + 1] = len;
-    if (++this.jobs === MAX_JOBS) this.flush();
+    const w = (kernel.JOBS >> 2) + this.jobs * 2;
+    kernel.u32[w] = kernel.DATA + at - this.queuedFrom;
+    kernel.u32[w + 1] = len;
+    if (++this.jobs === kernel.MAX_JOBS) this.flush();
+  }
+
+  /**
+   * Room for packed pieces made elsewhere (the kernel's lane): at least `min` bytes at the returned offset of
+   * `buf` (a new slab when the current one has less). `commit` then says how many were used.
+   */
+  reserve(min: number): number {
+    if (this.off + min > this.slab.length) {
+      this.flush();
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.off = 0;
+    }
+    this.buf = this.slab;
+    return this.off;
+  }
+
+  /** Bytes free after the offset `reserve` returned. */
+  get room(): number {
+    return this.slab.length - this.off;
+  }
+
+  /** `n` finished bytes (CRCs included) were written at the offset `reserve` returned. */
+  commit(n: number): void {
+    this.off += n;
   }
 
   /** Complete every queued CRC. */
   flush(): void {
     if (this.jobs === 0) return;
+    const k = kernel as Kernel;
     const from = this.queuedFrom;
     const region = this.slab.subarray(from, this.off);
-    kmem.set(region, DATA_BASE);
-    (kernel as Crc64Kernel).seal(this.jobs);
-    region.set(kmem.subarray(DATA_BASE, DATA_BASE + region.length));
+    k.mem.set(region, k.DATA);
+    k.seal(this.jobs);
+    region.set(k.mem.subarray(k.DATA, k.DATA + region.length));
     this.jobs = 0;
     this.queuedFrom = -1;
   }

@@ -46,7 +46,16 @@ import {
   RDB_OPCODE_RESIZEDB,
   RDB_OPCODE_SELECTDB,
   RDB_OPCODE_SLOT_INFO,
+  RDB_TYPE_HASH_LISTPACK,
+  RDB_TYPE_HASH_ZIPLIST,
+  RDB_TYPE_LIST_QUICKLIST,
+  RDB_TYPE_LIST_QUICKLIST_2,
+  RDB_TYPE_LIST_ZIPLIST,
+  RDB_TYPE_SET_INTSET,
+  RDB_TYPE_SET_LISTPACK,
   RDB_TYPE_STRING,
+  RDB_TYPE_ZSET_LISTPACK,
+  RDB_TYPE_ZSET_ZIPLIST,
   RDB_VERSION_MAX_REDIS,
   RDB_VERSION_MAX_VALKEY,
   RDB_VERSION_MIN_VALKEY,
@@ -54,9 +63,8 @@ import {
   VALKEY_RDB_OPCODE_SLOT_IMPORT,
 } from './constants.ts';
 import { Crc64, DumpSlabs, SLAB_MAX_PIECE } from './crc64.ts';
-import { lzfMaxExpansion } from './encodings/lzf.ts';
-import { parseStringHeader, STR_LZF, STR_RAW, type StringHeader } from './encodings/string.ts';
 import { RdbError } from './errors.ts';
+import { type Kernel, kernel, R_EMPTY, R_EXPIRED, R_KEYS, R_OUT } from './kernel.ts';
 import { Reader } from './reader.ts';
 import {
   createValueDecoder,
@@ -133,7 +141,21 @@ const COLLECTIONS: ReadonlySet<ValueType> = new Set<ValueType>(['list', 'set', '
 const EMPTY = Buffer.alloc(0);
 /** Keys per DumpRunEntry at most (its meta table is allocated at this size). */
 const RUN_KEYS = 4096;
-const NO_PARTS: Buffer[] = [];
+/** Types the kernel's lane checks (wasm/kernel.ts `value`). */
+const LANE_TYPES = [
+  RDB_TYPE_STRING,
+  RDB_TYPE_LIST_ZIPLIST,
+  RDB_TYPE_SET_INTSET,
+  RDB_TYPE_ZSET_ZIPLIST,
+  RDB_TYPE_HASH_ZIPLIST,
+  RDB_TYPE_LIST_QUICKLIST,
+  RDB_TYPE_HASH_LISTPACK,
+  RDB_TYPE_ZSET_LISTPACK,
+  RDB_TYPE_LIST_QUICKLIST_2,
+  RDB_TYPE_SET_LISTPACK,
+];
+/** Room the lane needs to make progress: its largest piece, and its largest record in the window. */
+const LANE_MARGIN = SLAB_MAX_PIECE + 64;
 
 function lower(b: Buffer): Buffer {
   const out = Buffer.from(b);
@@ -216,9 +238,12 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   /** The run new dumps join while it is the last entry of `out` and they fit its slab. */
   private openRun: DumpRunEntry | null = null;
   private runTypes: ValueType[] | null = null;
-  /** Runs are on and plain strings are dumped: `stringLane` may take them. */
-  private laneOn = false;
-  private readonly laneHeader: StringHeader = { kind: 0, headerSize: 0, payloadSize: 0, rawLen: 0 };
+  /** RDB types the kernel's lane takes (bit t for type t; 0 = lane off), see `lane`. */
+  private laneTypes = 0;
+  /** The lane lays keys out as the writer's RESTORE (else key bytes then dump). */
+  private laneRestore = false;
+  /** Largest piece the lane writes (bigger keys leave runs, or are decoded). */
+  private lanePiece = 0;
 
   private skipper: ModuleValueSkipper | null = null;
   private metaClassesLeft = 0;
@@ -339,7 +364,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
             ok = this.header();
             break;
           case S_OPCODE:
-            if (this.laneOn) this.stringLane();
+            if (this.laneTypes !== 0) this.lane();
             ok = this.opcode();
             break;
           case S_KEY:
@@ -428,7 +453,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     }
     this.version = version;
     this.dumpVersion = this.opts.dumpRdbVersion ?? version;
-    this.laneOn = this.runs && this.dumpable(RDB_TYPE_STRING);
+    this.laneTypes = this.laneTypeMask();
     if ((this.opts.verifyChecksum ?? RDB_PARSER_DEFAULTS.verifyChecksum) && version >= 5) {
       this.crc = new Crc64();
       this.crcPos = r.pos;
@@ -575,58 +600,87 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   }
 
   /**
-   * Most keys of a snapshot are plain strings: this takes them without the general state machine (no decoder, no
-   * key view, no entry object), each with its EXPIRETIME_MS, straight into the open run while key and value are
-   * whole in the buffer and raw-encoded keys. It stops at anything else, including anything malformed, and leaves
-   * that to the general path (which reports errors with their full context).
+   * Most keys of a snapshot are strings and small collections: the kernel's lane (wasm/kernel.ts) takes them
+   * from a window of the working buffer straight into finished pieces of the open run (no decoder, no key view,
+   * no entry object per key), while they are whole in the buffer and of a type it checks. It stops at anything
+   * else, including anything malformed, and leaves that key to the general path (which reports errors with their
+   * full context).
    */
-  private stringLane(): void {
+  private lane(): void {
+    const k = kernel as Kernel;
     const r = this.r;
     const b = r.buf;
     const end = b.length;
-    const h = this.laneHeader;
-    const maxItem = r.maxItemBytes;
+    let p = r.pos;
+    if (p >= end || this.idle !== -1 || this.freq !== -1) return;
+    const t = b[p];
+    if (t !== RDB_OPCODE_EXPIRETIME_MS && (t >= 32 || ((this.laneTypes >>> t) & 1) === 0)) return;
+    const slabs = this.slabs;
     const drop = this.dropExpiredFields;
     const now = drop ? (this.opts.now ? this.opts.now() : Date.now()) : 0;
-    let p = r.pos;
-    try {
-      while (p < end) {
-        let q = p;
-        let t = b[q];
-        let expireAt = this.expireAt;
-        if (t === RDB_OPCODE_EXPIRETIME_MS) {
-          if (q + 10 > end) break;
-          const v = b.readInt32LE(q + 5) * 0x100000000 + b.readUInt32LE(q + 1);
-          expireAt = v === -1 ? 0 : v <= 0 ? 1 : v;
-          q += 9;
-          t = b[q];
-        }
-        if (t !== RDB_TYPE_STRING) break;
-        const keyAt = q + 1;
-        if (keyAt >= end || parseStringHeader(b, keyAt, end - keyAt, h) !== 0 || h.kind !== STR_RAW) break;
-        const keyFrom = keyAt + h.headerSize;
-        const keyLen = h.payloadSize;
-        const valueAt = keyFrom + keyLen;
-        if (keyLen > maxItem || valueAt >= end || parseStringHeader(b, valueAt, end - valueAt, h) !== 0)
-          break;
-        if (h.payloadSize > maxItem || h.rawLen > maxItem) break;
-        if ((h.kind as number) === STR_LZF && h.rawLen > lzfMaxExpansion(h.payloadSize)) break;
-        const valueEnd = valueAt + h.headerSize + h.payloadSize;
-        if (valueEnd > end) break;
-        this.rdbType = RDB_TYPE_STRING;
-        this.valueType = 'string';
-        if (drop && expireAt !== 0 && expireAt <= now) this.expiredSkipped++;
-        else {
-          this.expireAt = expireAt;
-          this.putDump(b, keyFrom, keyLen, NO_PARTS, 0, b, valueAt, valueEnd);
-        }
-        this.expireAt = 0;
-        this.idle = -1;
-        this.freq = -1;
-        p = valueEnd;
+    for (;;) {
+      r.pos = p;
+      const inAt = r.window(LANE_MARGIN);
+      const at = slabs.reserve(LANE_MARGIN);
+      let run = this.openRun;
+      if (
+        run === null ||
+        run.buf !== slabs.buf ||
+        run.count === RUN_KEYS ||
+        run.db !== this.db ||
+        this.out[this.out.length - 1] !== run
+      )
+        run = null;
+      const stop = k.lane(
+        inAt,
+        r.windowEnd,
+        Math.min(slabs.room, k.OUT_CAP),
+        run === null ? RUN_KEYS : RUN_KEYS - run.count,
+        at,
+        this.laneTypes,
+        this.laneRestore ? 1 : 0,
+        this.dumpVersion,
+        r.maxItemBytes,
+        this.lanePiece,
+        drop ? 1 : 0,
+        now,
+        this.expireAt,
+      );
+      const taken = stop - inAt;
+      if (taken === 0) break;
+      if (this.crc) {
+        if (this.crcPos < p) this.crc.update(b, this.crcPos, p);
+        this.crc.updateAt(inAt, taken);
+        this.crcPos = p + taken;
       }
-    } catch {
-      // Left to the general path from the start of this key.
+      const res = k.RESULT >> 2;
+      const keys = k.u32[res + R_KEYS];
+      if (keys > 0) {
+        const outLen = k.u32[res + R_OUT];
+        slabs.buf.set(k.mem.subarray(k.OUT, k.OUT + outLen), at);
+        slabs.commit(outLen);
+        if (run === null) {
+          run = {
+            kind: 'dumps',
+            db: this.db,
+            count: 0,
+            buf: slabs.buf,
+            meta: new Float64Array(RUN_KEYS * RUN_STRIDE),
+            types: this.valueTypes(),
+            layout: this.layout,
+          };
+          this.openRun = run;
+          this.out.push(run);
+        }
+        const m = k.META >> 3;
+        run.meta.set(k.f64.subarray(m, m + keys * RUN_STRIDE), run.count * RUN_STRIDE);
+        run.count += keys;
+        this.keys += keys;
+      }
+      this.expiredSkipped += k.u32[res + R_EXPIRED];
+      this.emptySkipped += k.u32[res + R_EMPTY];
+      this.expireAt = 0;
+      p += taken;
     }
     r.pos = p;
   }
@@ -676,6 +730,17 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         : createValueDecoder(this.valueType, this.rdbType, this.flavor);
     this.st = S_VALUE;
     return true;
+  }
+
+  /** The lane's types: those it checks, dumped into runs, with a layout it can write itself. */
+  private laneTypeMask(): number {
+    const layout = this.layout;
+    if (kernel === null || !this.runs || (layout !== null && layout.laneForm !== 'restore')) return 0;
+    this.laneRestore = layout !== null;
+    this.lanePiece = Math.min(SLAB_MAX_PIECE, this.maxDumpBytes);
+    let mask = 0;
+    for (const t of LANE_TYPES) if (this.dumpable(t)) mask |= 1 << t;
+    return mask;
   }
 
   private dumpable(t: number): boolean {

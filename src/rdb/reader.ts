@@ -20,8 +20,17 @@ import {
   type StringHeader,
 } from './encodings/string.ts';
 import { RdbError } from './errors.ts';
+import { type Kernel, kernel, R_KEYS } from './kernel.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Elements of a big collection are skipped by the kernel from this many on (below, the call costs more). */
+const KERNEL_SKIP_MIN = 16;
+
+/** Element shapes of `skipElements` (wasm/kernel.ts `skip`). */
+export const SKIP_STRING = 1;
+export const SKIP_STRING_PAIR = 2;
+export const SKIP_STRING_DOUBLE = 3;
 
 export class Reader {
   buf: Buffer = EMPTY;
@@ -32,9 +41,50 @@ export class Reader {
   base = 0;
   readonly maxItemBytes: number;
   private readonly h: StringHeader = { kind: 0, headerSize: 0, payloadSize: 0, rawLen: 0 };
+  /** The kernel's copy of buf[winFrom, winTo), at its IN area (see `window`). */
+  private winBuf: Buffer | null = null;
+  private winFrom = 0;
+  private winTo = 0;
 
   constructor(maxItemBytes: number) {
     this.maxItemBytes = maxItemBytes;
+  }
+
+  /**
+   * Puts the bytes from `pos` into the kernel's IN area (up to IN_CAP of them), unless it holds them already with
+   * at least `margin` bytes past `pos` (or all the buffer has). Returns the kernel offset of `pos`; the copy ends
+   * at `windowEnd`. Only when `kernel` is not null. The buffer's bytes never change once in it (see
+   * RdbParser.write), so a window stays valid as long as `buf` is the same Buffer.
+   */
+  window(margin: number): number {
+    const k = kernel as Kernel;
+    const b = this.buf;
+    const p = this.pos;
+    if (this.winBuf !== b || p < this.winFrom || (this.winTo < b.length && this.winTo - p < margin)) {
+      const n = Math.min(b.length - p, k.IN_CAP);
+      k.mem.set(b.subarray(p, p + n), k.IN);
+      this.winBuf = b;
+      this.winFrom = p;
+      this.winTo = p + n;
+    }
+    return k.IN + p - this.winFrom;
+  }
+
+  get windowEnd(): number {
+    return (kernel as Kernel).IN + this.winTo - this.winFrom;
+  }
+
+  /**
+   * Skips up to `max` whole elements of `shape` (SKIP_*) that are in the buffer, with the kernel (a structure-only
+   * pass over a big collection); returns how many. The caller goes on element by element from there: anything
+   * the kernel does not take (a cut element, a bad one) is read the usual way, with its errors.
+   */
+  skipElements(max: number, shape: number): number {
+    if (kernel === null || max < KERNEL_SKIP_MIN || this.buf.length - this.pos < 1024) return 0;
+    const at = this.window(1024);
+    const stop = kernel.skip(at, this.windowEnd, max, shape, this.maxItemBytes);
+    this.pos += stop - at;
+    return kernel.u32[(kernel.RESULT >> 2) + R_KEYS];
   }
 
   /** Are `n` more bytes present? If not, record the need. */

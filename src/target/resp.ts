@@ -284,6 +284,7 @@ function copyRange(b: Buffer, o: number, src: Buffer, at: number, len: number): 
  * the run's bytes as they are (for targets that take REPLACE and ABSTTL, i.e. 5.0+).
  */
 export const RESTORE_RUN_LAYOUT: RunLayout = {
+  laneForm: 'restore',
   size(keyLen, dumpLen, expireAt, idle, freq) {
     return restoreSize(
       keyLen,

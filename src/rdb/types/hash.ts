@@ -24,7 +24,7 @@ import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.
 import { ziplistCount, ziplistDecode } from '../encodings/ziplist.ts';
 import { zipmapDecode } from '../encodings/zipmap.ts';
 import { RdbError } from '../errors.ts';
-import type { Reader } from '../reader.ts';
+import { type Reader, SKIP_STRING_PAIR } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
 
 const K_PLAIN = 0; // field, value strings
@@ -135,7 +135,15 @@ class HashDecoder implements ValueDecoder {
       if (n < 0) return false;
       this.left = n;
     }
+    // Without field TTLs there is nothing to drop: dumps need only the structure.
+    const structural = sink.skip && (!sink.dropExpiredFields || !this.withTtl);
     while (this.left > 0) {
+      if (structural && k === K_PLAIN) {
+        const n = r.skipElements(this.left, SKIP_STRING_PAIR);
+        this.left -= n;
+        this.count += n;
+        if (this.left === 0) break;
+      }
       const mark = r.pos;
       let exp = 0;
       if (k === K_META_PRE_GA || k === K_META) {
@@ -146,7 +154,7 @@ class HashDecoder implements ValueDecoder {
       }
       let f: Buffer | null;
       let v: Buffer | null;
-      if (sink.skip && !sink.dropExpiredFields) {
+      if (structural) {
         f = r.skipString() ? EMPTY : null;
         v = f && r.skipString() ? EMPTY : null;
       } else {

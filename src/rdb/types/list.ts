@@ -14,7 +14,7 @@ import {
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { ziplistCount, ziplistDecode } from '../encodings/ziplist.ts';
 import { RdbError } from '../errors.ts';
-import type { Reader } from '../reader.ts';
+import { type Reader, SKIP_STRING } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
 
 class ListDecoder implements ValueDecoder {
@@ -70,6 +70,10 @@ class ListDecoder implements ValueDecoder {
     while (this.left > 0) {
       if (t === RDB_TYPE_LIST) {
         if (sink.skip) {
+          const n = r.skipElements(this.left, SKIP_STRING);
+          this.left -= n;
+          this.count += n;
+          if (this.left === 0) break;
           if (!r.skipString()) return false;
           this.count++;
         } else {

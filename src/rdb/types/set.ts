@@ -6,7 +6,7 @@ import { RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK } from '../con
 import { intsetCount, intsetDecode } from '../encodings/intset.ts';
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { RdbError } from '../errors.ts';
-import type { Reader } from '../reader.ts';
+import { type Reader, SKIP_STRING } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
 
 class SetDecoder implements ValueDecoder {
@@ -49,6 +49,10 @@ class SetDecoder implements ValueDecoder {
       }
       while (this.left > 0) {
         if (sink.skip) {
+          const n = r.skipElements(this.left, SKIP_STRING);
+          this.left -= n;
+          this.count += n;
+          if (this.left === 0) break;
           if (!r.skipString()) return false;
           this.count++;
         } else {

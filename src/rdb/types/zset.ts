@@ -12,7 +12,7 @@ import {
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { ziplistCount, ziplistDecode } from '../encodings/ziplist.ts';
 import { RdbError } from '../errors.ts';
-import type { Reader } from '../reader.ts';
+import { type Reader, SKIP_STRING_DOUBLE } from '../reader.ts';
 import { checkScore, itemBuffer, itemNumber, type ValueDecoder, type ValueSink } from './common.ts';
 
 class ZsetDecoder implements ValueDecoder {
@@ -63,6 +63,12 @@ class ZsetDecoder implements ValueDecoder {
         this.left = n;
       }
       while (this.left > 0) {
+        if (sink.skip && t === RDB_TYPE_ZSET_2) {
+          const n = r.skipElements(this.left, SKIP_STRING_DOUBLE);
+          this.left -= n;
+          this.count += n;
+          if (this.left === 0) break;
+        }
         const mark = r.pos;
         const m = sink.skip ? (r.skipString() ? null : undefined) : r.string();
         if (m === undefined || (m === null && !sink.skip)) return false;
