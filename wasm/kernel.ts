@@ -110,10 +110,36 @@ function crc64(crc: u64, p: u32, n: u32): u64 {
     crc = step16(crc, p);
     p += 16;
   }
-  while (p < end) {
-    crc = t(0, crc ^ <u64>load<u8>(p)) ^ (crc >> 8);
-    p++;
+  // The rest in steps of 8, 4, 2 and 1 bytes (a k-byte step: the register shifted by k bytes, XOR tables k-1..0
+  // for its low k bytes XOR the data): dumps are short, and a byte loop would be most of their cost.
+  if (end - p >= 8) {
+    const v = crc ^ load<u64>(p);
+    const a = <u32>v;
+    const b = <u32>(v >> 32);
+    crc =
+      load<u64>((a << 3) & 0x7f8, TABLES + 14336) ^
+      load<u64>((a >> 5) & 0x7f8, TABLES + 12288) ^
+      (load<u64>((a >> 13) & 0x7f8, TABLES + 10240) ^ load<u64>((a >> 21) & 0x7f8, TABLES + 8192)) ^
+      (load<u64>((b << 3) & 0x7f8, TABLES + 6144) ^
+        load<u64>((b >> 5) & 0x7f8, TABLES + 4096) ^
+        (load<u64>((b >> 13) & 0x7f8, TABLES + 2048) ^ load<u64>((b >> 21) & 0x7f8, TABLES)));
+    p += 8;
   }
+  if (end - p >= 4) {
+    const a = <u32>crc ^ load<u32>(p);
+    crc =
+      (crc >> 32) ^
+      (load<u64>((a << 3) & 0x7f8, TABLES + 6144) ^
+        load<u64>((a >> 5) & 0x7f8, TABLES + 4096) ^
+        (load<u64>((a >> 13) & 0x7f8, TABLES + 2048) ^ load<u64>((a >> 21) & 0x7f8, TABLES)));
+    p += 4;
+  }
+  if (end - p >= 2) {
+    const a = <u32>crc ^ <u32>load<u16>(p);
+    crc = (crc >> 16) ^ load<u64>((a << 3) & 0x7f8, TABLES + 2048) ^ load<u64>((a >> 5) & 0x7f8, TABLES);
+    p += 2;
+  }
+  if (p < end) crc = t(0, crc ^ <u64>load<u8>(p)) ^ (crc >> 8);
   return crc;
 }
 
@@ -222,12 +248,19 @@ function str(p: u32, end: u32, maxItem: u32): bool {
 }
 
 /**
- * Copies n bytes from `src` to `dst` 8 at a time (tiny copies are most of LZF; memory.copy is a call). Writes up to
- * 7 bytes past dst+n, which every output area leaves as slack, and reads up to 7 past src+n.
+ * Copies n bytes from `src` to `dst` 8 at a time (most copies here are tiny; memory.copy is a call). Writes up to
+ * 7 bytes past dst+n, which the piece's next bytes or the area's slack absorb, and reads up to 7 past src+n.
  */
 @inline
 function copy8(dst: u32, src: u32, n: u32): void {
   for (let i: u32 = 0; i < n; i += 8) store<u64>(dst + i, load<u64>(src + i));
+}
+
+/** A copy between distinct areas that may write up to 7 bytes past dst+n (as copy8), whatever its size. */
+@inline
+function copy(dst: u32, src: u32, n: u32): void {
+  if (n <= 256) copy8(dst, src, n);
+  else memory.copy(dst, src, n);
 }
 
 /** LZF-expands [ip, ipEnd) into `out`, which it must fill exactly with `outLen` bytes (lzf_d.c CHECK_INPUT). */
@@ -500,7 +533,7 @@ function key(p: u32, end: u32, maxItem: u32): bool {
 /** Writes the key's text at `o` (an integer as its decimal, LZF expanded); false when the LZF is corrupt. */
 function putKey(o: u32): bool {
   if (keyLzf) return lzf(keyFrom, keyFrom + keyIn, o, keyLen);
-  if (!keyIsInt) memory.copy(o, keyFrom, keyLen);
+  if (!keyIsInt) copy(o, keyFrom, keyLen);
   else if (keyInt < 0) {
     store<u8>(o, 0x2d);
     decimal(o + 1, <u64>-keyInt);
@@ -636,7 +669,7 @@ export function lane(
       }
       const dumpAt = o;
       store<u8>(o, type);
-      memory.copy(o + 1, valueAt, valueEnd - valueAt);
+      copy(o + 1, valueAt, valueEnd - valueAt);
       o += 1 + (valueEnd - valueAt);
       store<u16>(o, <u16>ver);
       store<u64>(o + 2, crc64(0, dumpAt, dumpLen - 8));

@@ -141,6 +141,8 @@ const COLLECTIONS: ReadonlySet<ValueType> = new Set<ValueType>(['list', 'set', '
 const EMPTY = Buffer.alloc(0);
 /** Keys per DumpRunEntry at most (its meta table is allocated at this size). */
 const RUN_KEYS = 4096;
+/** Bytes of a chunk copied behind a short unconsumed tail (the rest is read in place, see merge()). */
+const STITCH_BYTES = 64 * 1024;
 /** Types the kernel's lane checks (wasm/kernel.ts `value`). */
 const LANE_TYPES = [
   RDB_TYPE_STRING,
@@ -187,6 +189,11 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private readonly r: Reader;
   private pending: Buffer[] = [];
   private pendingLen = 0;
+  /** The working buffer when it is a short tail plus the start of a chunk, see merge(). */
+  private stitchBuf: Buffer | null = null;
+  private stitchAt = 0;
+  private stitchChunk: Buffer = EMPTY;
+  private stitchRest: Buffer = EMPTY;
   private need = 9;
   private st = S_HEADER;
   private failed: RdbError | null = null;
@@ -293,9 +300,10 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     if (chunk.length === 0) return [];
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
-    if (this.r.avail + this.pendingLen < this.need) return [];
-    this.merge();
-    this.run();
+    while (this.st !== S_DONE && this.pendingLen > 0 && this.r.avail + this.pendingLen >= this.need) {
+      this.merge();
+      this.run();
+    }
     this.slabs.flush();
     const out = this.out;
     this.out = [];
@@ -325,7 +333,12 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     };
   }
 
-  /** Make the queued chunks part of the working buffer (one copy of the unconsumed tail at most). */
+  /**
+   * Make queued chunks the working buffer. A chunk is read in place where it can be: when the unconsumed tail of
+   * the buffer is short, only the chunk's first STITCH_BYTES (or what the pending item needs) are copied behind
+   * it, and once the parser is past the tail, reading moves on to the chunk itself (`stitch*`). Queued chunks
+   * the pending item does not need stay queued (write() merges again).
+   */
   private merge(): void {
     const r = this.r;
     if (this.crc && r.pos > this.crcPos) {
@@ -340,18 +353,38 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       this.capStart = 0;
     }
     const tailLen = r.buf.length - r.pos;
+    const first = this.pending[0];
     let nb: Buffer;
-    if (tailLen === 0 && this.pending.length === 1) nb = this.pending[0];
-    else {
-      const parts = tailLen > 0 ? [r.buf.subarray(r.pos), ...this.pending] : this.pending;
-      nb = Buffer.concat(parts, tailLen + this.pendingLen);
+    let taken = 1; // queued chunks made part of nb
+    if (r.buf === this.stitchBuf && r.pos >= this.stitchAt && first === this.stitchRest) {
+      nb = this.stitchChunk.subarray(r.pos - this.stitchAt);
+    } else if (tailLen === 0 && first.length >= this.need) {
+      nb = first;
+    } else {
+      const take = Math.max(STITCH_BYTES, this.need - tailLen);
+      if (tailLen > 0 && first.length - take >= STITCH_BYTES) {
+        nb = Buffer.concat([r.buf.subarray(r.pos), first.subarray(0, take)], tailLen + take);
+        this.stitchBuf = nb;
+        this.stitchAt = tailLen;
+        this.stitchChunk = first;
+        this.stitchRest = first.subarray(take);
+        this.pending[0] = this.stitchRest;
+        this.pendingLen -= take;
+        taken = 0;
+      } else {
+        taken = this.pending.length;
+        nb = Buffer.concat(
+          tailLen > 0 ? [r.buf.subarray(r.pos), ...this.pending] : this.pending,
+          tailLen + this.pendingLen,
+        );
+      }
     }
+    for (let i = 0; i < taken; i++) this.pendingLen -= this.pending[i].length;
+    if (taken > 0) this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
     this.crcPos = Math.max(0, this.crcPos - r.pos);
     r.base += r.pos;
     r.buf = nb;
     r.pos = 0;
-    this.pending = [];
-    this.pendingLen = 0;
   }
 
   private run(): void {

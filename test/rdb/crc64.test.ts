@@ -54,6 +54,8 @@ describe('crc64', () => {
     const slabs = new DumpSlabs();
     const made: Buffer[] = [];
     const lens = [11, 12, 90, 300, 4096, 70_000, 20, 65_536, 131_072];
+    // Every short length: the kernel's tail steps of 8, 4, 2 and 1 bytes in each combination.
+    for (let n = 9; n <= 48; n++) lens.push(n);
     // Enough dumps to fill more than one 1 MiB slab.
     for (let i = 0; i < 40; i++) lens.push(30_000 + i);
     for (const [i, len] of lens.entries()) {
