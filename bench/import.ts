@@ -7,7 +7,11 @@
  *   4. decode-only throughput of the RDB decoder (dump level and data level, each in a fresh process),
  * checks that every target equals the natively loaded one (DEBUG DIGEST), and prints ratios.
  *
- *   BENCH_KEYS=1000000 (small keys), BENCH_BIG=1 (big keys on), BENCH_DIR=bench/.data
+ * Timings vary by ±20% from run to run on a shared VM, so each is the median of several runs in fresh processes
+ * (the import and `redis-cli --pipe` alternate, each into a fresh target).
+ *
+ *   BENCH_KEYS=1000000 (small keys), BENCH_BIG=1 (big keys on), BENCH_DIR=bench/.data,
+ *   BENCH_RUNS=3 (import / --pipe pairs), BENCH_DECODE_RUNS=5
  */
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -23,6 +27,17 @@ const env = (k: string, d: string) => process.env[k] ?? d;
 const SMALL = Number(env('BENCH_KEYS', '1000000'));
 const BIG = env('BENCH_BIG', '1') === '1';
 const DIR = join(ROOT, env('BENCH_DIR', 'bench/.data'));
+const RUNS = Math.max(1, Number(env('BENCH_RUNS', '3')));
+const DECODE_RUNS = Math.max(1, Number(env('BENCH_DECODE_RUNS', '5')));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function range(xs: number[]): string {
+  return `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}s`;
+}
 
 function log(msg: string) {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -93,14 +108,18 @@ async function nativeLoad(rdb: string): Promise<{ seconds: number; server: Redis
   return { seconds: Number(m[1]), server };
 }
 
-/** Decode-only throughput, measured in a fresh process (bench/decode-only.ts). */
-async function decodeOnly(rdb: string, dumps: boolean): Promise<{ seconds: number; keys: number }> {
-  const { stdout } = await execFileP(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench/decode-only.ts'), rdb, dumps ? 'dumps' : 'data'],
-    { cwd: ROOT },
-  );
-  return JSON.parse(stdout.trim());
+/** Decode-only seconds, each run in a fresh process (bench/decode-only.ts). */
+async function decodeOnly(rdb: string, dumps: boolean, runs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { stdout } = await execFileP(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench/decode-only.ts'), rdb, dumps ? 'dumps' : 'data'],
+      { cwd: ROOT },
+    );
+    out.push(JSON.parse(stdout.trim()).seconds);
+  }
+  return out;
 }
 
 async function restoreStream(rdb: string, out: string): Promise<number> {
@@ -147,39 +166,67 @@ async function main() {
   const want = await digest(native.server);
   log(`native load ${native.seconds}s`);
 
-  const dec = await decodeOnly(rdb, true);
-  const decData = await decodeOnly(rdb, false);
-  log(`decode-only ${dec.seconds.toFixed(2)}s (dumps), ${decData.seconds.toFixed(2)}s (data)`);
+  const decRuns = await decodeOnly(rdb, true, DECODE_RUNS);
+  const decDataRuns = await decodeOnly(rdb, false, 1);
+  const dec = median(decRuns);
+  log(`decode-only ${range(decRuns)} (dumps, ${DECODE_RUNS} runs), ${decDataRuns[0].toFixed(2)}s (data)`);
 
   const restoreFile = join(DIR, 'restore.resp');
   await restoreStream(rdb, restoreFile);
-  const pipeTarget = await startRedis();
-  const pipeSeconds = await pipeInto(pipeTarget, restoreFile);
-  const pipeOk = (await digest(pipeTarget)) === want;
-  await pipeTarget.stop();
-  log(`redis-cli --pipe ${pipeSeconds.toFixed(2)}s`);
+  const pipeRuns: number[] = [];
+  const oursRuns: number[] = [];
+  const wallRuns: number[] = [];
+  let pipeOk = true;
+  let oursOk = true;
+  let peakRssMb = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const pipeTarget = await startRedis();
+    pipeRuns.push(await pipeInto(pipeTarget, restoreFile));
+    pipeOk &&= (await digest(pipeTarget)) === want;
+    await pipeTarget.stop();
 
-  const ours = await startRedis();
-  const t0 = performance.now();
-  const { stdout } = await execFileP(
-    process.execPath,
-    [join(ROOT, 'bin/dcs-migrate.js'), 'import', rdb, '--target', `redis://127.0.0.1:${ours.port}`, '--json'],
-    { maxBuffer: 1 << 20 },
-  );
-  const wall = (performance.now() - t0) / 1000;
-  const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-  const oursOk = (await digest(ours)) === want;
-  await ours.stop();
+    const ours = await startRedis();
+    const t0 = performance.now();
+    const { stdout } = await execFileP(
+      process.execPath,
+      [
+        join(ROOT, 'bin/dcs-migrate.js'),
+        'import',
+        rdb,
+        '--target',
+        `redis://127.0.0.1:${ours.port}`,
+        '--json',
+      ],
+      { maxBuffer: 1 << 20 },
+    );
+    wallRuns.push((performance.now() - t0) / 1000);
+    const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    oursRuns.push(summary.seconds);
+    peakRssMb = Math.max(peakRssMb, summary.peakRssMb);
+    oursOk &&= (await digest(ours)) === want;
+    await ours.stop();
+    log(`run ${i + 1}: redis-cli --pipe ${pipeRuns[i].toFixed(2)}s, ours ${oursRuns[i].toFixed(2)}s`);
+  }
   await native.server.stop();
+  const pipeSeconds = median(pipeRuns);
+  const oursSeconds = median(oursRuns);
 
   const mb = size / 1048576;
   const rows = [
     ['native RDB load (redis-server)', native.seconds, '-'],
-    ['redis-cli --pipe (RESTORE stream)', pipeSeconds, pipeOk ? 'digest ok' : 'DIGEST MISMATCH'],
-    ['dcs-migrate import (in-process time)', summary.seconds, oursOk ? 'digest ok' : 'DIGEST MISMATCH'],
-    ['dcs-migrate import (wall, incl. node start)', wall, ''],
-    ['decode only, dumps', dec.seconds, ''],
-    ['decode only, data level', decData.seconds, ''],
+    [
+      'redis-cli --pipe (RESTORE stream)',
+      pipeSeconds,
+      `${pipeOk ? 'digest ok' : 'DIGEST MISMATCH'}, ${range(pipeRuns)}`,
+    ],
+    [
+      'dcs-migrate import (in-process time)',
+      oursSeconds,
+      `${oursOk ? 'digest ok' : 'DIGEST MISMATCH'}, ${range(oursRuns)}`,
+    ],
+    ['dcs-migrate import (wall, incl. node start)', median(wallRuns), range(wallRuns)],
+    ['decode only, dumps', dec, range(decRuns)],
+    ['decode only, data level', decDataRuns[0], ''],
   ] as const;
   process.stdout.write(`\nDataset: ${keys.toLocaleString('en-US')} keys, RDB ${mb.toFixed(1)} MB\n\n`);
   process.stdout.write('| what | seconds | keys/s | MB/s | note |\n|---|---:|---:|---:|---|\n');
@@ -189,10 +236,11 @@ async function main() {
     );
   }
   process.stdout.write(
-    `\nours / redis-cli --pipe rate: ${(pipeSeconds / summary.seconds).toFixed(2)}x (goal >= 0.9)\n` +
-      `ours / native load rate: ${(native.seconds / summary.seconds).toFixed(2)}x\n` +
-      `decode-only: ${(mb / dec.seconds).toFixed(0)} MB/s (goal >= 200)\n` +
-      `peak RSS of the import process: ${summary.peakRssMb} MB (goal <= 256)\n`,
+    `\nTimes are medians: import and --pipe of ${RUNS} runs each, decode-only of ${DECODE_RUNS}.\n` +
+      `ours / redis-cli --pipe rate: ${(pipeSeconds / oursSeconds).toFixed(2)}x (goal >= 0.9)\n` +
+      `ours / native load rate: ${(native.seconds / oursSeconds).toFixed(2)}x\n` +
+      `decode-only: ${(mb / dec).toFixed(0)} MB/s (goal >= 200)\n` +
+      `peak RSS of the import process: ${peakRssMb} MB (goal <= 256)\n`,
   );
   if (!pipeOk || !oursOk) process.exitCode = 1;
 }

@@ -1,8 +1,9 @@
 /**
  * Dump runs (`dumpRuns`) are a packing of the same keys: for every fixture, in every chunking, the keys of the
- * runs (expanded by runKeyEntry) and the entries around them equal what the parser gives key by key, with the
- * string lane on (strings dumped) and off (strings decoded), with and without dropping expired keys; the same
- * error for the known-bad files. Every run holds keys of one db, each key inside the run's buffer.
+ * runs (expanded by runKeyEntry) and the entries around them equal what the parser gives key by key (so what the
+ * kernel's lane takes equals the general path byte for byte), with strings dumped and decoded, with and without
+ * dropping expired keys; the same error for the known-bad files (bit flips: mutation.test.ts). Every run holds keys
+ * of one db, each key inside the run's buffer.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
