@@ -158,6 +158,10 @@ const LANE_TYPES = [
 ];
 /** Room the lane needs to make progress: its largest piece, and its largest record in the window. */
 const LANE_MARGIN = SLAB_MAX_PIECE + 64;
+/** Bytes of one key's run metadata. */
+const META_BYTES = RUN_STRIDE * 8;
+/** Slab room the lane asks for: its margin, and metadata for some keys. */
+const LANE_MIN_ROOM = LANE_MARGIN + 8 + 64 * 2 * META_BYTES;
 
 function lower(b: Buffer): Buffer {
   const out = Buffer.from(b);
@@ -654,21 +658,19 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     for (;;) {
       r.pos = p;
       const inAt = r.window(LANE_MARGIN);
-      const at = slabs.reserve(LANE_MARGIN);
-      let run = this.openRun;
-      if (
-        run === null ||
-        run.buf !== slabs.buf ||
-        run.count === RUN_KEYS ||
-        run.db !== this.db ||
-        this.out[this.out.length - 1] !== run
-      )
-        run = null;
+      const at = slabs.reserve(LANE_MIN_ROOM);
+      const run = this.joinableRun();
+      // A new run's metadata shares the slab with its pieces: at most half of the room beyond the margin.
+      const room = slabs.room;
+      const keyCap =
+        run === null
+          ? Math.min(RUN_KEYS, Math.floor((room - LANE_MARGIN) / (2 * META_BYTES)))
+          : RUN_KEYS - run.count;
       const stop = k.lane(
         inAt,
         r.windowEnd,
-        Math.min(slabs.room, k.OUT_CAP),
-        run === null ? RUN_KEYS : RUN_KEYS - run.count,
+        Math.min(run === null ? room - 8 - keyCap * META_BYTES : room, k.OUT_CAP),
+        keyCap,
         at,
         this.laneTypes,
         this.laneRestore ? 1 : 0,
@@ -689,25 +691,31 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       const res = k.RESULT >> 2;
       const keys = k.u32[res + R_KEYS];
       if (keys > 0) {
+        const buf = slabs.buf;
         const outLen = k.u32[res + R_OUT];
-        slabs.buf.set(k.mem.subarray(k.OUT, k.OUT + outLen), at);
-        slabs.commit(outLen);
+        buf.set(k.mem.subarray(k.OUT, k.OUT + outLen), at);
+        const metaBytes = keys * META_BYTES;
         if (run === null) {
-          run = {
+          // A new run's metadata goes into the slab right after its pieces (8-aligned): no allocation of its own,
+          // one copy. It holds exactly these keys, so the run takes no more.
+          const metaAt = at + outLen + ((8 - ((buf.byteOffset + at + outLen) & 7)) & 7);
+          buf.set(k.mem.subarray(k.META, k.META + metaBytes), metaAt);
+          slabs.commit(metaAt + metaBytes - at);
+          this.openRun = null;
+          this.out.push({
             kind: 'dumps',
             db: this.db,
-            count: 0,
-            buf: slabs.buf,
-            meta: new Float64Array(RUN_KEYS * RUN_STRIDE),
+            count: keys,
+            buf,
+            meta: new Float64Array(buf.buffer, buf.byteOffset + metaAt, keys * RUN_STRIDE),
             types: this.valueTypes(),
             layout: this.layout,
-          };
-          this.openRun = run;
-          this.out.push(run);
+          });
+        } else {
+          slabs.commit(outLen);
+          run.meta.set(k.f64.subarray(k.META >> 3, (k.META + metaBytes) >> 3), run.count * RUN_STRIDE);
+          run.count += keys;
         }
-        const m = k.META >> 3;
-        run.meta.set(k.f64.subarray(m, m + keys * RUN_STRIDE), run.count * RUN_STRIDE);
-        run.count += keys;
         this.keys += keys;
       }
       this.expiredSkipped += k.u32[res + R_EXPIRED];
@@ -898,14 +906,8 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     }
     slabs.seal(dumpAt, len);
     if (layout !== null) layout.tail(d, dumpAt + len, this.expireAt, this.idle, this.freq);
-    let run = this.openRun;
-    if (
-      run === null ||
-      run.buf !== d ||
-      run.count === RUN_KEYS ||
-      run.db !== this.db ||
-      this.out[this.out.length - 1] !== run
-    ) {
+    let run = this.joinableRun();
+    if (run === null) {
       run = {
         kind: 'dumps',
         db: this.db,
@@ -931,6 +933,20 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     m[mo + RUN_FREQ] = this.freq;
     run.count++;
     this.keys++;
+  }
+
+  /** The open run, if the next key can join it: room left, same slab and db, and still the last entry out. */
+  private joinableRun(): DumpRunEntry | null {
+    const run = this.openRun;
+    if (
+      run === null ||
+      run.buf !== this.slabs.buf ||
+      run.count * RUN_STRIDE === run.meta.length ||
+      run.db !== this.db ||
+      this.out[this.out.length - 1] !== run
+    )
+      return null;
+    return run;
   }
 
   /** Logical type by RDB type byte for this file's flavor (shared by every run of the file). */
