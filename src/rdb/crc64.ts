@@ -216,7 +216,7 @@ export class DumpSlabs {
     if (this.queuedFrom < 0) this.queuedFrom = at;
     const w = (kernel.JOBS >> 2) + this.jobs * 2;
     kernel.u32[w] = kernel.DATA + at - this.queuedFrom;
-    kernel.u32[w + 1] = len;
+    kernel.u32[w + 1] = len - 8;
     if (++this.jobs === kernel.MAX_JOBS) this.flush();
   }
 
