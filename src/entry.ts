@@ -131,7 +131,8 @@ export interface ScriptEntry {
  * Consecutive keys of one db whose values are complete DUMP payloads, packed in one Buffer: the bulk of a
  * snapshot travels as a few of these instead of an object (and two Buffer views) per key. Key i's fields are
  * `meta[i * RUN_STRIDE + RUN_*]`: its key bytes are `buf[KEY_AT, KEY_AT + KEY_LEN)`, its DUMP payload (as in
- * `KeyEntry.dump`) `buf[DUMP_AT, DUMP_AT + DUMP_LEN)`, its RDB type the dump's first byte. With a `layout` (given by
+ * `KeyEntry.dump`) `buf[DUMP_AT, DUMP_AT + DUMP_LEN)`, its RDB type the dump's first byte, its LRU idle time and
+ * LFU frequency IDLE and FREQ (-1 = none), its expiry `expires[i]`. With a `layout` (given by
  * the consumer to the parser), `buf[CMD_AT, CMD_AT + CMD_LEN)` is the whole command that writes the key, key and
  * dump inside it, and consecutive keys' commands are back to back. `runKeyEntry` gives a key as a KeyEntry.
  */
@@ -140,7 +141,10 @@ export interface DumpRunEntry {
   db: number;
   count: number;
   buf: Buffer;
-  meta: Float64Array;
+  /** RUN_STRIDE fields per key (offsets and lengths in `buf` are under 2^31: runs hold pieces of one slab). */
+  meta: Int32Array;
+  /** Absolute expiry per key in unix ms, 0 = persistent (as KeyEntry.expireAt). */
+  expires: Float64Array;
   /** Logical type by RDB type byte (the source's flavor). */
   types: readonly ValueType[];
   layout: RunLayout | null;
@@ -181,11 +185,9 @@ export const RUN_KEY_AT = 2;
 export const RUN_KEY_LEN = 3;
 export const RUN_DUMP_AT = 4;
 export const RUN_DUMP_LEN = 5;
-/** Absolute expiry in unix ms, 0 = persistent (as KeyEntry.expireAt). */
-export const RUN_EXPIRE_AT = 6;
-export const RUN_IDLE = 7;
-export const RUN_FREQ = 8;
-export const RUN_STRIDE = 9;
+export const RUN_IDLE = 6;
+export const RUN_FREQ = 7;
+export const RUN_STRIDE = 8;
 
 /** Key `i` of a run as a KeyEntry (views on the run's Buffer). */
 export function runKeyEntry(run: DumpRunEntry, i: number): KeyEntry {
@@ -200,7 +202,7 @@ export function runKeyEntry(run: DumpRunEntry, i: number): KeyEntry {
     key: run.buf.subarray(keyAt, keyAt + m[o + RUN_KEY_LEN]),
     type: run.types[rdbType],
     rdbType,
-    expireAt: m[o + RUN_EXPIRE_AT],
+    expireAt: run.expires[i],
     idle: m[o + RUN_IDLE],
     freq: m[o + RUN_FREQ],
     dump: run.buf.subarray(dumpAt, dumpAt + m[o + RUN_DUMP_LEN]),

@@ -26,10 +26,11 @@ export const IN: u32 = DATA + DATA_CAP; // the lane's input window
 export const IN_CAP: u32 = 1 << 20;
 export const OUT: u32 = IN + IN_CAP; // the lane's output: pieces of the run
 export const OUT_CAP: u32 = 1 << 20;
-export const META: u32 = OUT + OUT_CAP + 64; // the lane's run metadata: f64 × META_STRIDE per key
-export const META_STRIDE: u32 = 9;
+export const META: u32 = OUT + OUT_CAP + 64; // the lane's run metadata: i32 × META_STRIDE per key
+export const META_STRIDE: u32 = 8;
 export const META_KEYS: u32 = 4096;
-const SCRATCH: u32 = META + META_KEYS * META_STRIDE * 8; // LZF-compressed blobs are expanded here to be checked
+export const META_EXP: u32 = META + META_KEYS * META_STRIDE * 4; // and each key's expiry (f64)
+const SCRATCH: u32 = META_EXP + META_KEYS * 8; // LZF-compressed blobs are expanded here to be checked
 export const SCRATCH_CAP: u32 = 1 << 16;
 const SEALS: u32 = SCRATCH + SCRATCH_CAP + 64; // the lane's dumps awaiting their CRC: (offset u32, length u32)
 const END: u32 = SEALS + META_KEYS * 8;
@@ -47,9 +48,8 @@ const M_KEY_AT = 2;
 const M_KEY_LEN = 3;
 const M_DUMP_AT = 4;
 const M_DUMP_LEN = 5;
-const M_EXPIRE_AT = 6;
-const M_IDLE = 7;
-const M_FREQ = 8;
+const M_IDLE = 6;
+const M_FREQ = 7;
 
 const POLY: u64 = 0x95ac9329ac4bc9b5; // 0xad93d23594c935a9 bit-reversed
 
@@ -620,8 +620,8 @@ function put(o: u32, s: string): u32 {
 /**
  * Takes keys from IN[at, end) while they are whole there and of a type in the `types` bit mask (bit t for RDB
  * type t), writing each as a piece at OUT (`restore`: the writer's `RESTORE key ttl dump REPLACE [ABSTTL]`,
- * else key bytes then dump) and its metadata at META, offsets shifted by `base` (where the JS side will put
- * OUT's bytes in its slab). Stops before the piece that would pass `outCap` bytes, after `keyCap` keys, or at
+ * else key bytes then dump) and its metadata at META and META_EXP, offsets shifted by `base` (where the JS
+ * side will put OUT's bytes in its slab). Stops before the piece that would pass `outCap` bytes, after `keyCap` keys, or at
  * the first key it does not take. `expireIn` is the expiry already read for the first key (0 = none). Expired
  * keys (`drop`, expiry at or before `now`) and empty collections are skipped and counted. Returns the offset in
  * IN where it stopped; R_* in RESULT tell what it wrote.
@@ -631,7 +631,7 @@ export function lane(
   end: u32,
   outCap: u32,
   keyCap: u32,
-  base: f64,
+  base: u32,
   types: u32,
   restore: bool,
   ver: u32,
@@ -717,16 +717,16 @@ export function lane(
         o = put(o + 2, '$7\r\nREPLACE\r\n');
         if (exp > 0) o = put(o, '$6\r\nABSTTL\r\n');
       }
-      const m = META + keys * (META_STRIDE * 8);
-      store<f64>(m + M_CMD_AT * 8, base + <f64>(cmdAt - OUT));
-      store<f64>(m + M_CMD_LEN * 8, <f64>size);
-      store<f64>(m + M_KEY_AT * 8, base + <f64>(keyAt - OUT));
-      store<f64>(m + M_KEY_LEN * 8, <f64>keyLen);
-      store<f64>(m + M_DUMP_AT * 8, base + <f64>(dumpAt - OUT));
-      store<f64>(m + M_DUMP_LEN * 8, <f64>dumpLen);
-      store<f64>(m + M_EXPIRE_AT * 8, exp);
-      store<f64>(m + M_IDLE * 8, -1);
-      store<f64>(m + M_FREQ * 8, -1);
+      const m = META + keys * (META_STRIDE * 4);
+      store<u32>(m + M_CMD_AT * 4, base + cmdAt - OUT);
+      store<u32>(m + M_CMD_LEN * 4, size);
+      store<u32>(m + M_KEY_AT * 4, base + keyAt - OUT);
+      store<u32>(m + M_KEY_LEN * 4, keyLen);
+      store<u32>(m + M_DUMP_AT * 4, base + dumpAt - OUT);
+      store<u32>(m + M_DUMP_LEN * 4, dumpLen);
+      store<i32>(m + M_IDLE * 4, -1);
+      store<i32>(m + M_FREQ * 4, -1);
+      store<f64>(META_EXP + keys * 8, exp);
       keys++;
     }
     exp = 0;

@@ -22,6 +22,7 @@ export interface Kernel {
   /** Views on the kernel's memory (it never grows after init, so they stay valid). */
   readonly mem: Uint8Array;
   readonly u32: Uint32Array;
+  readonly i32: Int32Array;
   readonly f64: Float64Array;
   readonly STATE: number;
   readonly RESULT: number;
@@ -34,6 +35,7 @@ export interface Kernel {
   readonly OUT: number;
   readonly OUT_CAP: number;
   readonly META: number;
+  readonly META_EXP: number;
   readonly META_KEYS: number;
   update(p: number, len: number): void;
   seal(jobs: number): void;
@@ -71,6 +73,7 @@ function load(): Kernel | null {
   return {
     mem: new Uint8Array(buffer),
     u32: new Uint32Array(buffer),
+    i32: new Int32Array(buffer),
     f64: new Float64Array(buffer),
     STATE: g('STATE'),
     RESULT: g('RESULT'),
@@ -83,6 +86,7 @@ function load(): Kernel | null {
     OUT: g('OUT'),
     OUT_CAP: g('OUT_CAP'),
     META: g('META'),
+    META_EXP: g('META_EXP'),
     META_KEYS: g('META_KEYS'),
     update: x.update as Kernel['update'],
     seal: x.seal as Kernel['seal'],

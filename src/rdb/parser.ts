@@ -16,7 +16,6 @@ import {
   RUN_CMD_LEN,
   RUN_DUMP_AT,
   RUN_DUMP_LEN,
-  RUN_EXPIRE_AT,
   RUN_FREQ,
   RUN_IDLE,
   RUN_KEY_AT,
@@ -158,8 +157,8 @@ const LANE_TYPES = [
 ];
 /** Room the lane needs to make progress: its largest piece, and its largest record in the window. */
 const LANE_MARGIN = SLAB_MAX_PIECE + 64;
-/** Bytes of one key's run metadata. */
-const META_BYTES = RUN_STRIDE * 8;
+/** Bytes of one key's run metadata (its fields, then its expiry). */
+const META_BYTES = RUN_STRIDE * 4 + 8;
 /** Slab room the lane asks for: its margin, and metadata for some keys. */
 const LANE_MIN_ROOM = LANE_MARGIN + 8 + 64 * 2 * META_BYTES;
 
@@ -694,26 +693,34 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         const buf = slabs.buf;
         const outLen = k.u32[res + R_OUT];
         buf.set(k.mem.subarray(k.OUT, k.OUT + outLen), at);
-        const metaBytes = keys * META_BYTES;
+        const fields = keys * RUN_STRIDE;
+        const metaSrc = k.i32.subarray(k.META >> 2, (k.META >> 2) + fields);
+        const expSrc = k.f64.subarray(k.META_EXP >> 3, (k.META_EXP >> 3) + keys);
         if (run === null) {
-          // A new run's metadata goes into the slab right after its pieces (8-aligned): no allocation of its own,
-          // one copy. It holds exactly these keys, so the run takes no more.
-          const metaAt = at + outLen + ((8 - ((buf.byteOffset + at + outLen) & 7)) & 7);
-          buf.set(k.mem.subarray(k.META, k.META + metaBytes), metaAt);
-          slabs.commit(metaAt + metaBytes - at);
+          // A new run's metadata goes into the slab right after its pieces (expiries first, 8-aligned): no
+          // allocation of its own, one copy. It holds exactly these keys, so the run takes no more.
+          const expAt = at + outLen + ((8 - ((buf.byteOffset + at + outLen) & 7)) & 7);
+          const metaAt = expAt + keys * 8;
+          const expires = new Float64Array(buf.buffer, buf.byteOffset + expAt, keys);
+          const meta = new Int32Array(buf.buffer, buf.byteOffset + metaAt, fields);
+          expires.set(expSrc);
+          meta.set(metaSrc);
+          slabs.commit(metaAt + fields * 4 - at);
           this.openRun = null;
           this.out.push({
             kind: 'dumps',
             db: this.db,
             count: keys,
             buf,
-            meta: new Float64Array(buf.buffer, buf.byteOffset + metaAt, keys * RUN_STRIDE),
+            meta,
+            expires,
             types: this.valueTypes(),
             layout: this.layout,
           });
         } else {
           slabs.commit(outLen);
-          run.meta.set(k.f64.subarray(k.META >> 3, (k.META + metaBytes) >> 3), run.count * RUN_STRIDE);
+          run.meta.set(metaSrc, run.count * RUN_STRIDE);
+          run.expires.set(expSrc, run.count);
           run.count += keys;
         }
         this.keys += keys;
@@ -866,7 +873,8 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       : layout === null
         ? keyLen + len
         : layout.size(keyLen, len, this.expireAt, this.idle, this.freq);
-    const inRun = this.runs && pieceLen <= SLAB_MAX_PIECE;
+    // Run fields are 32-bit: an LRU idle time beyond that (none is real) keeps the key out of runs.
+    const inRun = this.runs && pieceLen <= SLAB_MAX_PIECE && this.idle <= 0x7fffffff;
     const slabs = this.slabs;
     const at = slabs.begin(inRun ? pieceLen : len, inRun);
     const d = slabs.buf;
@@ -913,7 +921,8 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         db: this.db,
         count: 0,
         buf: d,
-        meta: new Float64Array(RUN_KEYS * RUN_STRIDE),
+        meta: new Int32Array(RUN_KEYS * RUN_STRIDE),
+        expires: new Float64Array(RUN_KEYS),
         types: this.valueTypes(),
         layout,
       };
@@ -928,7 +937,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     m[mo + RUN_KEY_LEN] = keyLen;
     m[mo + RUN_DUMP_AT] = dumpAt;
     m[mo + RUN_DUMP_LEN] = len;
-    m[mo + RUN_EXPIRE_AT] = this.expireAt;
+    run.expires[run.count] = this.expireAt;
     m[mo + RUN_IDLE] = this.idle;
     m[mo + RUN_FREQ] = this.freq;
     run.count++;

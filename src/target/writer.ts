@@ -23,7 +23,6 @@ import {
   RUN_CMD_LEN,
   RUN_DUMP_AT,
   RUN_DUMP_LEN,
-  RUN_EXPIRE_AT,
   RUN_FREQ,
   RUN_IDLE,
   RUN_KEY_AT,
@@ -686,7 +685,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       const o = i * RUN_STRIDE;
       const dumpAt = meta[o + RUN_DUMP_AT];
       const dumpLen = meta[o + RUN_DUMP_LEN];
-      const expireAt = meta[o + RUN_EXPIRE_AT];
+      const expireAt = run.expires[i];
       if (!((expireAt === 0 || (abs && expireAt > now)) && this.runRestorable(run, dumpAt, dumpLen))) {
         if (opCount > 0) {
           const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);

@@ -13,7 +13,6 @@ import {
   RUN_CMD_LEN,
   RUN_DUMP_AT,
   RUN_DUMP_LEN,
-  RUN_EXPIRE_AT,
   RUN_FREQ,
   RUN_IDLE,
   RUN_STRIDE,
@@ -66,7 +65,7 @@ function checkRuns(input: Buffer, opts: RdbParserOptions): void {
         // Each key is exactly the writer's RESTORE, and the commands follow each other with no gap.
         const k = runKeyEntry(e, i);
         const argv: (string | Buffer)[] = ['RESTORE', k.key, String(k.expireAt), k.dump as Buffer, 'REPLACE'];
-        if (m[o + RUN_EXPIRE_AT] > 0) argv.push('ABSTTL');
+        if (e.expires[i] > 0) argv.push('ABSTTL');
         if (m[o + RUN_FREQ] >= 0) argv.push('FREQ', String(m[o + RUN_FREQ]));
         else if (m[o + RUN_IDLE] >= 0) argv.push('IDLETIME', String(m[o + RUN_IDLE]));
         const cmd = e.buf.subarray(m[o + RUN_CMD_AT], m[o + RUN_CMD_AT] + m[o + RUN_CMD_LEN]);

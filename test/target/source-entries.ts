@@ -214,7 +214,8 @@ export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | n
         : k.key.length + dump.length;
     });
     const buf = Buffer.alloc(sizes.reduce((a, b) => a + b, 0));
-    const meta = new Float64Array(batch.length * RUN_STRIDE);
+    const meta = new Int32Array(batch.length * RUN_STRIDE);
+    const expires = new Float64Array(batch.length);
     let at = 0;
     batch.forEach((k, j) => {
       const dump = k.dump as Buffer;
@@ -226,13 +227,11 @@ export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | n
         layout.tail(buf, dumpAt + dump.length, k.expireAt, k.idle, k.freq);
       } else k.key.copy(buf, at);
       dump.copy(buf, dumpAt);
-      meta.set(
-        [at, sizes[j], keyAt, k.key.length, dumpAt, dump.length, k.expireAt, k.idle, k.freq],
-        j * RUN_STRIDE,
-      );
+      meta.set([at, sizes[j], keyAt, k.key.length, dumpAt, dump.length, k.idle, k.freq], j * RUN_STRIDE);
+      expires[j] = k.expireAt;
       at += sizes[j];
     });
-    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, types, layout });
+    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, expires, types, layout });
   }
   return out;
 }
