@@ -657,6 +657,9 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     for (;;) {
       r.pos = p;
       const inAt = r.window(LANE_MARGIN);
+      // Dumps the general path queued for sealing first: `flush` copies the slab from the first of them on, which
+      // would otherwise take in everything the lane writes after them.
+      slabs.flush();
       const at = slabs.reserve(LANE_MIN_ROOM);
       const run = this.joinableRun();
       // A new run's metadata shares the slab with its pieces: at most half of the room beyond the margin.
