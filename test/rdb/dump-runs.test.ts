@@ -34,6 +34,17 @@ const VARIANTS: { name: string; opts: RdbParserOptions }[] = [
   { name: 'laid out as RESTOREs', opts: { dumpable: () => true, runLayout: RESTORE_RUN_LAYOUT } },
 ];
 
+/** `input` cut into chunks of `min` to `min + spread` bytes, sizes drawn from `rand`. */
+function seededChunks(input: Buffer, rand: () => number, min: number, spread: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < input.length; ) {
+    const n = min + Math.floor(rand() * spread);
+    chunks.push(input.subarray(at, at + n));
+    at += n;
+  }
+  return chunks;
+}
+
 function digest(chunks: Iterable<Buffer>, opts: RdbParserOptions): string {
   try {
     const { entries, parser } = parseChunks(chunks, opts);
@@ -102,23 +113,13 @@ describe('dump runs equal per-key dumps', () => {
         }
         const rand = prng(input.length);
         for (let k = 0; k < 3; k++) {
-          const chunks: Buffer[] = [];
-          for (let at = 0; at < input.length; ) {
-            const n = 1 + Math.floor(rand() * 4096);
-            chunks.push(input.subarray(at, at + n));
-            at += n;
-          }
+          const chunks = seededChunks(input, rand, 1, 4096);
           assert.equal(digest(chunks, runs), expected, `${v.name}, seeded chunks ${k}`);
         }
         // Big chunks: the parser copies only the start of a chunk behind a short tail and reads the rest in place.
         if (input.length > 256 * 1024) {
           for (let k = 0; k < 3; k++) {
-            const chunks: Buffer[] = [];
-            for (let at = 0; at < input.length; ) {
-              const n = 60_000 + Math.floor(rand() * 600_000);
-              chunks.push(input.subarray(at, at + n));
-              at += n;
-            }
+            const chunks = seededChunks(input, rand, 60_000, 600_000);
             assert.equal(digest(chunks, runs), expected, `${v.name}, big seeded chunks ${k}`);
             assert.equal(digest(chunks, v.opts), expected, `${v.name}, big seeded chunks ${k} without runs`);
           }
