@@ -8,7 +8,7 @@
 //     pieces of a dump run (key + DUMP payload, or the whole RESTORE command), CRC sealed, with their run metadata.
 //
 // The lane is an accelerator, never a judge: at anything it does not take whole (an opcode other than
-// EXPIRETIME_MS, a type it was not given, a key or value cut by the window end, an encoding it does not check, a
+// EXPIRETIME_MS, IDLE or FREQ, a type it was not given, a key or value cut by the window end, an encoding it does not check, a
 // blob whose integrity check fails, a piece too big), it stops and the JavaScript parser goes on from that key,
 // with its full error reporting. Its checks are those of the parser's dump path or stricter, so what the lane
 // takes the parser would have taken too, with the same bytes.
@@ -207,6 +207,8 @@ const RDB_TYPE_ZSET_LISTPACK: u32 = 17;
 const RDB_TYPE_LIST_QUICKLIST_2: u32 = 18;
 const RDB_TYPE_SET_LISTPACK: u32 = 20;
 const RDB_OPCODE_EXPIRETIME_MS: u32 = 0xfc;
+const RDB_OPCODE_IDLE: u32 = 0xf8;
+const RDB_OPCODE_FREQ: u32 = 0xf9;
 const MAX_SAFE: f64 = 9007199254740991;
 
 // What the last `str` parse found: the header's size, the payload's size in the input (raw length, int width or
@@ -619,10 +621,11 @@ function put(o: u32, s: string): u32 {
 
 /**
  * Takes keys from IN[at, end) while they are whole there and of a type in the `types` bit mask (bit t for RDB
- * type t), writing each as a piece at OUT (`restore`: the writer's `RESTORE key ttl dump REPLACE [ABSTTL]`,
- * else key bytes then dump) and its metadata at META and META_EXP, offsets shifted by `base` (where the JS
- * side will put OUT's bytes in its slab). Stops before the piece that would pass `outCap` bytes, after `keyCap` keys, or at
- * the first key it does not take. `expireIn` is the expiry already read for the first key (0 = none). Expired
+ * type t), with their EXPIRETIME_MS, IDLE or FREQ opcodes, writing each as a piece at OUT (`restore`: the writer's
+ * `RESTORE key ttl dump REPLACE [ABSTTL] [FREQ f | IDLETIME s]`, else key bytes then dump) and its metadata at
+ * META and META_EXP, offsets shifted by `base` (where the JS side will put OUT's bytes in its slab). Stops before
+ * the piece that would pass `outCap` bytes, after `keyCap` keys, or at the first key it does not take. `expireIn`
+ * is the expiry already read for the first key (0 = none). Expired
  * keys (`drop`, expiry at or before `now`) and empty collections are skipped and counted. Returns the offset in
  * IN where it stopped; R_* in RESULT tell what it wrote.
  */
@@ -651,12 +654,28 @@ export function lane(
   while (p < end && keys < keyCap) {
     let q = p;
     let type = <u32>load<u8>(q);
+    // The key's opcodes, as Redis writes them (rdbSaveKeyValuePair): expiry, then LRU idle time or LFU frequency.
+    let idle: i32 = -1;
+    let freq: i32 = -1;
     if (type == RDB_OPCODE_EXPIRETIME_MS) {
       if (q + 10 > end) break;
       const v = load<i64>(q + 1);
       if (<f64>v > MAX_SAFE) break; // the JS side would round it: its path writes it
       exp = v == -1 ? 0 : v <= 0 ? 1 : <f64>v;
       q += 9;
+      type = load<u8>(q);
+    }
+    if (type == RDB_OPCODE_IDLE) {
+      const v = len(q + 1, end);
+      if (v < 0 || v > 0x7fffffff) break; // run fields are 32-bit (the parser keeps such keys out of runs)
+      idle = <i32>v;
+      q += 1 + hdrSize;
+      if (q >= end) break;
+      type = load<u8>(q);
+    } else if (type == RDB_OPCODE_FREQ) {
+      if (q + 2 >= end) break;
+      freq = load<u8>(q + 1);
+      q += 2;
       type = load<u8>(q);
     }
     if (type >= 32 || !((types >> type) & 1)) break;
@@ -673,11 +692,14 @@ export function lane(
       const dumpLen = 1 + (valueEnd - valueAt) + 10;
       let size: u32;
       let ttl: u64 = 0;
+      // RESTORE's option for the LFU frequency or LRU idle time (resp.ts restoreOption): FREQ wins.
+      const opt: i32 = freq >= 0 ? freq : idle;
       if (restore) {
         ttl = <u64>exp;
         size =
           4 + 13 + (1 + digits(keyLen) + 2 + keyLen + 2) + (1 + digits(digits(ttl)) + 2 + digits(ttl) + 2);
         size += 1 + digits(dumpLen) + 2 + dumpLen + 2 + 13 + (exp > 0 ? 12 : 0);
+        if (opt >= 0) size += (freq >= 0 ? 10 : 14) + 1 + digits(digits(opt)) + 2 + digits(opt) + 2;
       } else size = keyLen + dumpLen;
       if (size > maxPiece) break;
       if (o + size > outEnd) break;
@@ -685,7 +707,7 @@ export function lane(
       let keyAt = o;
       if (restore) {
         store<u8>(o, 0x2a);
-        store<u8>(o + 1, exp > 0 ? 0x36 : 0x35);
+        store<u8>(o + 1, 0x35 + (exp > 0 ? 1 : 0) + (opt >= 0 ? 2 : 0));
         store<u16>(o + 2, 0x0a0d);
         o = put(o + 4, '$7\r\nRESTORE\r\n');
         o = bulkHead(o, keyLen);
@@ -716,6 +738,13 @@ export function lane(
         store<u16>(o, 0x0a0d);
         o = put(o + 2, '$7\r\nREPLACE\r\n');
         if (exp > 0) o = put(o, '$6\r\nABSTTL\r\n');
+        if (opt >= 0) {
+          o = put(o, freq >= 0 ? '$4\r\nFREQ\r\n' : '$8\r\nIDLETIME\r\n');
+          o = bulkHead(o, digits(opt));
+          o = decimal(o, opt);
+          store<u16>(o, 0x0a0d);
+          o += 2;
+        }
       }
       const m = META + keys * (META_STRIDE * 4);
       store<u32>(m + M_CMD_AT * 4, base + cmdAt - OUT);
@@ -724,8 +753,8 @@ export function lane(
       store<u32>(m + M_KEY_LEN * 4, keyLen);
       store<u32>(m + M_DUMP_AT * 4, base + dumpAt - OUT);
       store<u32>(m + M_DUMP_LEN * 4, dumpLen);
-      store<i32>(m + M_IDLE * 4, -1);
-      store<i32>(m + M_FREQ * 4, -1);
+      store<i32>(m + M_IDLE * 4, idle);
+      store<i32>(m + M_FREQ * 4, freq);
       store<f64>(META_EXP + keys * 8, exp);
       keys++;
     }

@@ -650,7 +650,13 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     let p = r.pos;
     if (p >= end || this.idle !== -1 || this.freq !== -1) return;
     const t = b[p];
-    if (t !== RDB_OPCODE_EXPIRETIME_MS && (t >= 32 || ((this.laneTypes >>> t) & 1) === 0)) return;
+    if (
+      t !== RDB_OPCODE_EXPIRETIME_MS &&
+      t !== RDB_OPCODE_IDLE &&
+      t !== RDB_OPCODE_FREQ &&
+      (t >= 32 || ((this.laneTypes >>> t) & 1) === 0)
+    )
+      return;
     const slabs = this.slabs;
     const drop = this.dropExpiredFields;
     const now = drop ? (this.opts.now ? this.opts.now() : Date.now()) : 0;
