@@ -1,17 +1,19 @@
 // The RDB kernel: the byte loops of the decoder that JavaScript runs slowly, in AssemblyScript compiled to
-// WebAssembly (npm run build:kernel writes src/rdb/kernel.wasm; test/rdb/kernel-build.test.ts checks that the
-// committed binary is this source's build).
+// WebAssembly (`npm run build:kernel` writes src/rdb/kernel.wasm; `npm test` rebuilds it and fails when the
+// committed binary is not this source's build).
 //
 //   - CRC-64/Jones (Redis crc64.c: reflected, polynomial 0xad93d23594c935a9, init 0, no final xor) by
 //     slicing-by-16 at native 64-bit width: the file checksum (`update`) and the footers of DUMP payloads (`seal`).
-//   - The lane (`lane`): the common keys of a snapshot, taken from a window of the input straight into finished
-//     pieces of a dump run (key + DUMP payload, or the whole RESTORE command), CRC sealed, with their run metadata.
+//   - The lane (`lane`): the common keys of a snapshot (strings, compact encodings, and plain collections that fit
+//     a run piece), taken from a window of the input straight into finished pieces of a dump run (key + DUMP
+//     payload, or the whole RESTORE command), CRC sealed, with their run metadata.
+//   - Element skipping (`skip`) through big collections whose dumps are captured by the parser.
 //
 // The lane is an accelerator, never a judge: at anything it does not take whole (an opcode other than
-// EXPIRETIME_MS, IDLE or FREQ, a type it was not given, a key or value cut by the window end, an encoding it does not check, a
-// blob whose integrity check fails, a piece too big), it stops and the JavaScript parser goes on from that key,
-// with its full error reporting. Its checks are those of the parser's dump path or stricter, so what the lane
-// takes the parser would have taken too, with the same bytes.
+// EXPIRETIME_MS, IDLE or FREQ, a type it was not given, a key or value cut by the window end, an encoding it does
+// not check, a blob whose integrity check fails, a piece too big), it stops and the JavaScript parser goes on from
+// that key, with its full error reporting. Its checks are those of the parser's dump path or stricter, so what the
+// lane takes the parser would have taken too, with the same bytes.
 //
 // Memory map (fixed offsets, exported as globals; page 0 is left to the compiler's static data):
 
@@ -197,6 +199,9 @@ export function seal(n: u32): void {
 // ---- The lane -------------------------------------------------------------------------------------------------
 
 const RDB_TYPE_STRING: u32 = 0;
+const RDB_TYPE_ZSET: u32 = 3;
+const RDB_TYPE_HASH: u32 = 4;
+const RDB_TYPE_ZSET_2: u32 = 5;
 const RDB_TYPE_LIST_ZIPLIST: u32 = 10;
 const RDB_TYPE_SET_INTSET: u32 = 11;
 const RDB_TYPE_ZSET_ZIPLIST: u32 = 12;
@@ -480,6 +485,38 @@ function intset(is: u32, n: u32): bool {
   return true;
 }
 
+const SHAPE_STRING: u32 = 1;
+const SHAPE_PAIR: u32 = 2;
+const SHAPE_SCORED: u32 = 3;
+
+/**
+ * Up to `max` elements of a collection from `p`, while they are whole before `end`: `shape` SHAPE_STRING = one
+ * string each (list, set), SHAPE_PAIR = two (hash field and value), SHAPE_SCORED = a string and a binary double
+ * that is not NaN (ZSET_2). Stops at the first element it does not take whole. Returns the offset after the last
+ * one taken, their number in `count`.
+ */
+function elements(p: u32, end: u32, max: u32, shape: u32, maxItem: u32): u32 {
+  let n: u32 = 0;
+  while (n < max) {
+    if (!str(p, end, maxItem)) break;
+    let q = p + hdrSize + payload;
+    if (shape == SHAPE_PAIR) {
+      if (!str(q, end, maxItem)) break;
+      q += hdrSize + payload;
+    } else if (shape == SHAPE_SCORED) {
+      if (q + 8 > end) break;
+      const score = load<f64>(q);
+      if (score != score) break;
+      q += 8;
+    }
+    if (q > end) break;
+    p = q;
+    n++;
+  }
+  count = n;
+  return p;
+}
+
 /**
  * The value of type `type` at [p, end): its end offset when it is whole and passes the checks (elements in
  * `count`), else 0.
@@ -490,6 +527,15 @@ function value(type: u32, p: u32, end: u32, maxItem: u32): u32 {
     const e = p + hdrSize + payload;
     count = 1;
     return e <= end ? e : 0;
+  }
+  if (type <= RDB_TYPE_ZSET_2) {
+    // Lists, sets, hashes and sorted sets in their plain encodings: a count, then the elements.
+    if (type == RDB_TYPE_ZSET) return 0; // scores as text: left to the decoder
+    const n = len(p, end);
+    if (n < 0) return 0;
+    const shape = type == RDB_TYPE_HASH ? SHAPE_PAIR : type == RDB_TYPE_ZSET_2 ? SHAPE_SCORED : SHAPE_STRING;
+    const e = elements(p + hdrSize, end, <u32>n, shape, maxItem);
+    return count == <u32>n ? e : 0;
   }
   if (type == RDB_TYPE_LIST_QUICKLIST) {
     const nodes = len(p, end);
@@ -770,30 +816,11 @@ export function lane(
 }
 
 /**
- * Skips up to `max` elements of a big collection in IN[at, end) while they are whole there: `shape` 1 = one
- * string each (list, set), 2 = two (hash field and value), 3 = a string and a binary double that is not NaN
- * (ZSET_2). Stops at the first element it does not take whole (the parser's reader goes on from there, with its
- * checks and errors). Returns the offset where it stopped; RESULT[R_KEYS] says how many elements it skipped.
+ * Skips up to `max` elements of a big collection in IN[at, end) while they are whole there (see `elements`).
+ * Returns the offset where it stopped; RESULT[R_KEYS] says how many elements it skipped.
  */
 export function skip(at: u32, end: u32, max: u32, shape: u32, maxItem: u32): u32 {
-  let p = at;
-  let n: u32 = 0;
-  while (n < max) {
-    if (!str(p, end, maxItem)) break;
-    let q = p + hdrSize + payload;
-    if (shape == 2) {
-      if (!str(q, end, maxItem)) break;
-      q += hdrSize + payload;
-    } else if (shape == 3) {
-      if (q + 8 > end) break;
-      const score = load<f64>(q);
-      if (score != score) break;
-      q += 8;
-    }
-    if (q > end) break;
-    p = q;
-    n++;
-  }
-  store<u32>(RESULT + R_KEYS * 4, n);
+  const p = elements(at, end, max, shape, maxItem);
+  store<u32>(RESULT + R_KEYS * 4, count);
   return p;
 }
