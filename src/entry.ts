@@ -167,9 +167,7 @@ export interface RunLayout {
   head(
     buf: Buffer,
     at: number,
-    keySrc: Buffer,
-    keyFrom: number,
-    keyLen: number,
+    key: Buffer,
     dumpLen: number,
     expireAt: number,
     idle: number,

@@ -259,9 +259,9 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   /** RDB types the kernel's lane takes (bit t for type t; 0 = lane off), see `lane`. */
   private laneTypes = 0;
   /** The lane lays keys out as the writer's RESTORE (else key bytes then dump). */
-  private laneRestore = false;
+  private readonly laneRestore: boolean;
   /** Largest piece the lane writes (bigger keys leave runs, or are decoded). */
-  private lanePiece = 0;
+  private readonly lanePiece: number;
 
   private skipper: ModuleValueSkipper | null = null;
   private metaClassesLeft = 0;
@@ -275,6 +275,8 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     this.r = new Reader(opts.maxItemBytes ?? RDB_PARSER_DEFAULTS.maxItemBytes);
     this.runs = opts.dumpRuns ?? false;
     this.layout = this.runs ? (opts.runLayout ?? null) : null;
+    this.laneRestore = this.layout !== null;
+    this.lanePiece = Math.min(SLAB_MAX_PIECE, this.maxDumpBytes);
   }
 
   /** EOF opcode and checksum consumed. */
@@ -801,8 +803,6 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private laneTypeMask(): number {
     const layout = this.layout;
     if (kernel === null || !this.runs || (layout !== null && layout.laneForm !== 'restore')) return 0;
-    this.laneRestore = layout !== null;
-    this.lanePiece = Math.min(SLAB_MAX_PIECE, this.maxDumpBytes);
     let mask = 0;
     for (const t of LANE_TYPES) if (this.dumpable(t)) mask |= 1 << t;
     return mask;
@@ -864,26 +864,13 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       this.emptySkipped++;
       return;
     }
+    // The dump: the value's bytes captured earlier, then those in the buffer from capStart. It goes into the open
+    // run when runs are on and it fits a slab piece, else out as a KeyEntry.
     const key = this.key!;
-    this.putDump(key, 0, key.length, this.captured, this.capturedLen, r.buf, this.capStart, r.pos);
-  }
-
-  /**
-   * The dump of the current key: its value bytes are `parts` (`partsLen` bytes in all) then `src[from, to)`. Goes
-   * into the open run when runs are on and it fits a slab piece, else out as a KeyEntry.
-   */
-  private putDump(
-    keySrc: Buffer,
-    keyFrom: number,
-    keyLen: number,
-    parts: Buffer[],
-    partsLen: number,
-    src: Buffer,
-    from: number,
-    to: number,
-  ): void {
-    const tailLen = to - from;
-    const len = 1 + partsLen + tailLen + 10;
+    const keyLen = key.length;
+    const from = this.capStart;
+    const tailLen = r.pos - from;
+    const len = 1 + this.capturedLen + tailLen + 10;
     const layout = this.layout;
     const pieceLen = !this.runs
       ? len
@@ -900,32 +887,29 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     if (inRun) {
       if (layout !== null) {
         keyAt = at + layout.keyOffset(keyLen);
-        o = layout.head(d, at, keySrc, keyFrom, keyLen, len, this.expireAt, this.idle, this.freq);
-      } else if (keyLen < 64) for (let i = 0; i < keyLen; i++) d[o++] = keySrc[keyFrom + i];
+        o = layout.head(d, at, key, len, this.expireAt, this.idle, this.freq);
+      } else if (keyLen < 64) for (let i = 0; i < keyLen; i++) d[o++] = key[i];
       else {
-        keySrc.copy(d, o, keyFrom, keyFrom + keyLen);
+        d.set(key, o);
         o += keyLen;
       }
     }
     const dumpAt = o;
     d[o++] = this.rdbType;
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
+    for (const part of this.captured) {
       d.set(part, o);
       o += part.length;
     }
-    if (tailLen < 64) for (let i = from; i < to; i++) d[o++] = src[i];
+    const src = r.buf;
+    if (tailLen < 64) for (let i = from; i < r.pos; i++) d[o++] = src[i];
     else {
-      src.copy(d, o, from, to);
+      src.copy(d, o, from, r.pos);
       o += tailLen;
     }
     const ver = this.dumpVersion;
     d[o] = ver & 0xff;
     d[o + 1] = (ver >> 8) & 0xff;
     if (!inRun) {
-      const key =
-        keyFrom === 0 && keyLen === keySrc.length ? keySrc : keySrc.subarray(keyFrom, keyFrom + keyLen);
-      this.key = key;
       this.out.push(this.keyEntry(slabs.end(at, len), null, false));
       return;
     }

@@ -101,10 +101,7 @@ export function writeCommand(buf: Buffer, off: number, argv: Argv): number {
   buf[off++] = 0x0a;
   for (const a of argv) {
     const n = argLen(a);
-    buf[off++] = 0x24; // '$'
-    off = writeInt(buf, off, n);
-    buf[off++] = 0x0d;
-    buf[off++] = 0x0a;
+    off = bulkHead(buf, off, n);
     if (typeof a !== 'string') {
       if (n < 16) for (let i = 0; i < n; i++) buf[off + i] = a[i];
       else buf.set(a, off);
@@ -244,19 +241,12 @@ function restoreHead(
   b[o++] = 0x0d;
   b[o++] = 0x0a;
   o = put(b, o, RESTORE_HEAD);
-  b[o++] = 0x24;
-  o = writeInt(b, o, keyLen);
-  b[o++] = 0x0d;
-  b[o++] = 0x0a;
+  o = bulkHead(b, o, keyLen);
   o = copyRange(b, o, keySrc, keyAt, keyLen);
   b[o++] = 0x0d;
   b[o++] = 0x0a;
   o = bulkInt(b, o, ttl);
-  b[o++] = 0x24;
-  o = writeInt(b, o, dumpLen);
-  b[o++] = 0x0d;
-  b[o++] = 0x0a;
-  return o;
+  return bulkHead(b, o, dumpLen);
 }
 
 /** `\r\n REPLACE [ABSTTL] [opt val]`: everything after the dump's bytes, from `o` (just after them). */
@@ -298,13 +288,13 @@ export const RESTORE_RUN_LAYOUT: RunLayout = {
   keyOffset(keyLen) {
     return 4 + RESTORE_HEAD.length + 1 + digits(keyLen) + CRLF_LEN;
   },
-  head(buf, at, keySrc, keyFrom, keyLen, dumpLen, expireAt, idle, freq) {
+  head(buf, at, key, dumpLen, expireAt, idle, freq) {
     return restoreHead(
       buf,
       at,
-      keySrc,
-      keyFrom,
-      keyLen,
+      key,
+      0,
+      key.length,
       expireAt,
       dumpLen,
       expireAt > 0,
@@ -355,11 +345,17 @@ function put(b: Buffer, o: number, src: Buffer): number {
   return o + src.length;
 }
 
-function bulkInt(b: Buffer, o: number, v: number): number {
+/** `$n\r\n`: the header of a bulk string of `n` bytes. */
+function bulkHead(b: Buffer, o: number, n: number): number {
   b[o++] = 0x24;
-  o = writeInt(b, o, digits(v));
+  o = writeInt(b, o, n);
   b[o++] = 0x0d;
   b[o++] = 0x0a;
+  return o;
+}
+
+function bulkInt(b: Buffer, o: number, v: number): number {
+  o = bulkHead(b, o, digits(v));
   o = writeInt(b, o, v);
   b[o++] = 0x0d;
   b[o++] = 0x0a;

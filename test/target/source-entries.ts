@@ -223,7 +223,7 @@ export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | n
       let dumpAt = at + k.key.length;
       if (layout) {
         keyAt = at + layout.keyOffset(k.key.length);
-        dumpAt = layout.head(buf, at, k.key, 0, k.key.length, dump.length, k.expireAt, k.idle, k.freq);
+        dumpAt = layout.head(buf, at, k.key, dump.length, k.expireAt, k.idle, k.freq);
         layout.tail(buf, dumpAt + dump.length, k.expireAt, k.idle, k.freq);
       } else k.key.copy(buf, at);
       dump.copy(buf, dumpAt);
