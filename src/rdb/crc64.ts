@@ -4,7 +4,7 @@
  *
  * The 64-bit state is kept in two unsigned 32-bit halves so the inner loop never touches BigInt; the 8 × 256
  * tables (each split into lo/hi halves) are built once at module load. Ranges of KERNEL_MIN bytes or more go
- * through the WebAssembly kernel (kernel.ts: native 64-bit slicing-by-8), copied into its memory in blocks.
+ * through the WebAssembly kernel (kernel.ts: native 64-bit slicing-by-16), copied into its memory in blocks.
  */
 import { type Kernel, kernel } from './kernel.ts';
 
@@ -181,13 +181,7 @@ export class DumpSlabs {
       this.buf = Buffer.allocUnsafeSlow(len);
       return 0;
     }
-    if (this.off + len > this.slab.length) {
-      this.flush();
-      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-      this.off = 0;
-    }
-    this.buf = this.slab;
-    const at = this.off;
+    const at = this.reserve(len);
     this.off += packed ? len : (len + 7) & ~7;
     return at;
   }
@@ -221,8 +215,9 @@ export class DumpSlabs {
   }
 
   /**
-   * Room for packed pieces made elsewhere (the kernel's lane): at least `min` bytes at the returned offset of
-   * `buf` (a new slab when the current one has less). `commit` then says how many were used.
+   * At least `min` bytes free at the returned offset of the current slab, `buf` (a new slab when it has less).
+   * `begin` takes its piece from there; pieces made elsewhere (the kernel's lane) say with `commit` how many bytes
+   * they used.
    */
   reserve(min: number): number {
     if (this.off + min > this.slab.length) {
