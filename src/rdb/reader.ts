@@ -24,6 +24,9 @@ import { type Kernel, kernel, R_KEYS } from './kernel.ts';
 
 const EMPTY = Buffer.alloc(0);
 
+/** The Reader whose bytes the kernel's IN area holds: parsers share the one kernel. */
+let windowOwner: Reader | null = null;
+
 /** Elements of a big collection are skipped by the kernel from this many on (below, the call costs more). */
 const KERNEL_SKIP_MIN = 16;
 
@@ -60,9 +63,15 @@ export class Reader {
     const k = kernel as Kernel;
     const b = this.buf;
     const p = this.pos;
-    if (this.winBuf !== b || p < this.winFrom || (this.winTo < b.length && this.winTo - p < margin)) {
+    if (
+      windowOwner !== this ||
+      this.winBuf !== b ||
+      p < this.winFrom ||
+      (this.winTo < b.length && this.winTo - p < margin)
+    ) {
       const n = Math.min(b.length - p, k.IN_CAP);
       k.mem.set(b.subarray(p, p + n), k.IN);
+      windowOwner = this;
       this.winBuf = b;
       this.winFrom = p;
       this.winTo = p + n;

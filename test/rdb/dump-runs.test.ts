@@ -18,6 +18,7 @@ import {
   RUN_STRIDE,
   runKeyEntry,
 } from '../../src/entry.ts';
+import type { Entry } from '../../src/entry.ts';
 import { RdbError, RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
 import { encodeCommand, RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { chunkings } from '../helpers/feed-chunked.ts';
@@ -127,4 +128,34 @@ describe('dump runs equal per-key dumps', () => {
       }
     });
   }
+});
+
+// Parsers share the one kernel (its input window, its CRC state): tasks running at once in the service interleave
+// their writes, and each must read only its own bytes.
+describe('parsers interleaved in one process', () => {
+  test('two big files fed alternately give what each gives alone', () => {
+    const files = [fixture('redis-rdb-cli/rct/all.rdb'), fixture('redis-replicator/listpack-bug.rdb')];
+    for (const opts of [VARIANTS[0].opts, VARIANTS[3].opts]) {
+      const runs = { ...opts, dumpRuns: true };
+      const alone = files.map((f) => digest([f], runs));
+      const rand = prng(7);
+      const chunks = files.map((f) => seededChunks(f, rand, 20_000, 60_000));
+      const parsers = files.map(() => new RdbParser(runs));
+      const entries: Entry[][] = files.map(() => []);
+      for (let i = 0; i < Math.max(...chunks.map((c) => c.length)); i++) {
+        for (let f = 0; f < files.length; f++) {
+          if (i < chunks[f].length) for (const e of parsers[f].write(chunks[f][i])) entries[f].push(e);
+        }
+      }
+      for (let f = 0; f < files.length; f++) {
+        for (const e of parsers[f].end()) entries[f].push(e);
+        const expanded = entries[f].flatMap((e) =>
+          e.kind === 'dumps' ? Array.from({ length: e.count }, (_, i) => runKeyEntry(e, i)) : [e],
+        );
+        const s = parsers[f].status();
+        const got = `${s.keys}/${s.expiredSkipped}/${s.emptySkipped}/${parsers[f].trailing.length} ${createHash('sha1').update(serialize(expanded)).digest('hex')}`;
+        assert.equal(got, alone[f], `file ${f}`);
+      }
+    }
+  });
 });
