@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import type { Entry } from '../../src/entry.ts';
 import {
   RUN_CMD_AT,
   RUN_CMD_LEN,
@@ -18,7 +19,6 @@ import {
   RUN_STRIDE,
   runKeyEntry,
 } from '../../src/entry.ts';
-import type { Entry } from '../../src/entry.ts';
 import { RdbError, RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
 import { encodeCommand, RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { chunkings } from '../helpers/feed-chunked.ts';
