@@ -5,6 +5,7 @@
  *   node --import tsx bench/decode-only.ts <file.rdb> dumps|data
  */
 import { createReadStream } from 'node:fs';
+import { releaseRun } from '../src/entry.ts';
 import { RdbParser } from '../src/rdb/index.ts';
 
 const [file, mode] = process.argv.slice(2);
@@ -19,7 +20,11 @@ let keys = 0;
 for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
   for (const e of parser.write(chunk as Buffer))
     if (e.kind === 'key') keys++;
-    else if (e.kind === 'dumps') keys += e.count;
+    else if (e.kind === 'dumps') {
+      keys += e.count;
+      // Done with its bytes, as the writer is once the target has acknowledged them: the slab is reused.
+      releaseRun(e);
+    }
 }
 parser.end();
 process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, keys })}\n`);

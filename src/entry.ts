@@ -148,6 +148,24 @@ export interface DumpRunEntry {
   /** Logical type by RDB type byte (the source's flavor). */
   types: readonly ValueType[];
   layout: RunLayout | null;
+  /**
+   * The run's hold on the memory its bytes live in (the decoder's slab), when that memory is reused: the consumer
+   * gives it up with `releaseRun` once nothing reads `buf`, `meta` or `expires` any more (after the target
+   * acknowledged the commands sent from them, since a lost connection resends them). A consumer that never
+   * releases is safe: the memory is then never reused.
+   */
+  lease?: { release(): void } | null;
+}
+
+/**
+ * Ends a run's use of its memory (see DumpRunEntry.lease): nothing of the run may be read afterwards, and any view
+ * taken from it (runKeyEntry) must be dead. Releasing twice is harmless.
+ */
+export function releaseRun(run: DumpRunEntry): void {
+  const lease = run.lease;
+  if (!lease) return;
+  run.lease = null;
+  lease.release();
 }
 
 /**

@@ -65,7 +65,8 @@ import {
   rdbTypeInfo,
   VALKEY_RDB_OPCODE_SLOT_IMPORT,
 } from './constants.ts';
-import { Crc64, DumpSlabs, SLAB_MAX_PIECE } from './crc64.ts';
+import { Crc64 } from './crc64.ts';
+import { DumpSlabs, SLAB_MAX_PIECE } from './dump-slabs.ts';
 import { RdbError } from './errors.ts';
 import { type Kernel, kernel, R_EMPTY, R_EXPIRED, R_KEYS, R_OUT } from './kernel.ts';
 import { Reader } from './reader.ts';
@@ -735,6 +736,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
             expires,
             types: this.valueTypes(),
             layout: this.layout,
+            lease: slabs.hold(),
           });
         } else {
           slabs.commit(outLen);
@@ -926,6 +928,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         expires: new Float64Array(RUN_KEYS),
         types: this.valueTypes(),
         layout,
+        lease: slabs.hold(),
       };
       this.openRun = run;
       this.out.push(run);

@@ -29,6 +29,7 @@ import {
   RUN_KEY_LEN,
   RUN_STRIDE,
   type RunLayout,
+  releaseRun,
   runKeyEntry,
   type Statusable,
   type StreamId,
@@ -179,6 +180,28 @@ interface WOp extends Op {
   label: string;
   /** Control requests resolve their caller with the reply. */
   onReply: ((reply: RespValue) => void) | null;
+  /** The run whose bytes this op sends in place: told when the op is acknowledged. */
+  run: RunHold | null;
+}
+
+/**
+ * A run whose commands go to the target from its own bytes: its memory is released (entry.ts `releaseRun`, so the
+ * decoder reuses it) once writeRun is done with it and every op sending from it was acknowledged. Ops lost with a
+ * connection are resent from the same bytes, so an op counts until its reply; a writer that fails keeps the rest.
+ */
+class RunHold {
+  private pending = 1;
+
+  constructor(private readonly entry: DumpRunEntry) {}
+
+  add(): this {
+    this.pending++;
+    return this;
+  }
+
+  done(): void {
+    if (--this.pending === 0) releaseRun(this.entry);
+  }
 }
 
 type ReplyHandler = (op: WOp, replies: RespValue[], conn: NodeConnection) => undefined | 'lost';
@@ -215,6 +238,7 @@ class WriterOp implements WOp {
   txAddr: string | null = null;
   label = '';
   onReply: ((reply: RespValue) => void) | null = null;
+  run: RunHold | null = null;
 
   constructor(
     private readonly handler: ReplyHandler,
@@ -667,6 +691,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       !this.replaceOk ||
       (this.current?.open && !this.current.ignoreChunks)
     ) {
+      // Keys as entries: their views on the run's bytes may live on in the writer, so the run is not released.
       for (let i = 0; i < run.count; i++) await this.write([runKeyEntry(run, i)]);
       return;
     }
@@ -677,6 +702,9 @@ export class TargetWriter implements Statusable<WriterStatus> {
     const now = Date.now();
     const { buf, meta } = run;
     const w = this.wire;
+    // Laid out, ops send the run's own bytes; else they are copied into the writer's wire buffer as encoded.
+    const hold = run.lease ? new RunHold(run) : null;
+    let asEntries = false;
     let opBuf: Buffer | null = null;
     let opAt = 0;
     let opBytes = 0;
@@ -688,10 +716,11 @@ export class TargetWriter implements Statusable<WriterStatus> {
       const expireAt = run.expires[i];
       if (!((expireAt === 0 || (abs && expireAt > now)) && this.runRestorable(run, dumpAt, dumpLen))) {
         if (opCount > 0) {
-          const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+          const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
           if (p) await p;
           opCount = 0;
         }
+        asEntries = true;
         await this.write([runKeyEntry(run, i)]);
         continue;
       }
@@ -725,7 +754,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
         cmdAt = w.at;
       }
       if (opCount > 0 && (cmdBuf !== opBuf || cmdAt !== opAt + opBytes || opBytes + size > RUN_OP_BYTES)) {
-        const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+        const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
         if (p) await p;
         opCount = 0;
       }
@@ -738,9 +767,10 @@ export class TargetWriter implements Statusable<WriterStatus> {
       opCount++;
     }
     if (opCount > 0) {
-      const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db);
+      const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
       if (p) await p;
     }
+    if (!asEntries) hold?.done();
   }
 
   /** Can this target RESTORE the dump at `buf[at, at+len)` of a run (same checks as usableDump)? */
@@ -754,11 +784,19 @@ export class TargetWriter implements Statusable<WriterStatus> {
   }
 
   /** One op for `count` RESTOREs encoded back to back at `buf[at, at+bytes)`. */
-  private dispatchRestores(buf: Buffer, at: number, bytes: number, count: number, db: number) {
+  private dispatchRestores(
+    buf: Buffer,
+    at: number,
+    bytes: number,
+    count: number,
+    db: number,
+    hold: RunHold | null,
+  ) {
     const cmds = count === 1 ? RESTORE_CMDS : new Array<Argv>(count).fill(RESTORE_ARGV);
     const op = new WriterOp(this.handler, cmds, bytes, db, 0, null, 'restore');
     op.wire = buf;
     op.wireAt = at;
+    op.run = hold?.add() ?? null;
     return this.dispatch(op);
   }
 
@@ -1291,6 +1329,10 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   private ok(op: WOp): undefined {
     this.release(op);
+    if (op.run !== null) {
+      op.run.done();
+      op.run = null;
+    }
     this.counters.acked += op.cmds.length;
     const u = op.unit;
     if (u) {

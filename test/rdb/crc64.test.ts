@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Crc64, crc64, DumpSlabs } from '../../src/rdb/crc64.ts';
+import { Crc64, crc64 } from '../../src/rdb/crc64.ts';
+import { DumpSlabs } from '../../src/rdb/dump-slabs.ts';
 
 /** Bit-by-bit reflected CRC-64 with polynomial 0xad93d23594c935a9, init 0, no final xor. */
 function reference(buf: Uint8Array): bigint {

@@ -17,8 +17,10 @@ import {
   RUN_FREQ,
   RUN_IDLE,
   RUN_STRIDE,
+  releaseRun,
   runKeyEntry,
 } from '../../src/entry.ts';
+import { slabAllocations } from '../../src/rdb/dump-slabs.ts';
 import { RdbError, RdbParser, type RdbParserOptions } from '../../src/rdb/index.ts';
 import { encodeCommand, RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { chunkings } from '../helpers/feed-chunked.ts';
@@ -157,5 +159,76 @@ describe('parsers interleaved in one process', () => {
         assert.equal(got, alone[f], `file ${f}`);
       }
     }
+  });
+});
+
+// Runs lease their slab (entry.ts releaseRun): a consumer that copies a run and releases it at once lets the parser
+// reuse the memory for the runs after it, and must still get exactly the per-key result.
+describe('released runs', () => {
+  /** Digest like `digest`, each run's keys copied out and the run released as soon as it arrives. */
+  function digestReleasing(chunks: Iterable<Buffer>, opts: RdbParserOptions): string {
+    const parser = new RdbParser({ ...opts, dumpRuns: true });
+    const entries: Entry[] = [];
+    const take = (e: Entry) => {
+      if (e.kind !== 'dumps') return entries.push(e);
+      for (let i = 0; i < e.count; i++) {
+        const k = runKeyEntry(e, i);
+        entries.push({ ...k, key: Buffer.from(k.key), dump: Buffer.from(k.dump as Buffer) });
+      }
+      releaseRun(e);
+    };
+    try {
+      for (const c of chunks) for (const e of parser.write(c)) take(e);
+      for (const e of parser.end()) take(e);
+    } catch (e) {
+      assert.ok(e instanceof RdbError, `expected RdbError, got ${e}`);
+      return `err:${e.code}`;
+    }
+    const s = parser.status();
+    const counts = `${s.keys}/${s.expiredSkipped}/${s.emptySkipped}/${parser.trailing.length}`;
+    return `${counts} ${createHash('sha1').update(serialize(entries)).digest('hex')}`;
+  }
+
+  for (const rel of rdbFixtures()) {
+    test(rel, () => {
+      const input = fixture(rel);
+      for (const v of VARIANTS) {
+        const expected = digest([input], v.opts);
+        assert.equal(digestReleasing([input], v.opts), expected, `${v.name}, whole`);
+        const rand = prng(input.length + 1);
+        const chunks = seededChunks(input, rand, 1, 65_536);
+        assert.equal(digestReleasing(chunks, v.opts), expected, `${v.name}, seeded chunks`);
+      }
+    });
+  }
+
+  test('the slabs of released runs are reused; unreleased ones never are', () => {
+    const input = fixture('redis-replicator/dumpV8.rdb');
+    const opts = { dumpable: () => true, dumpRuns: true, runLayout: RESTORE_RUN_LAYOUT };
+    const count = (release: boolean) => {
+      const before = slabAllocations();
+      const parser = new RdbParser(opts);
+      const seen = new Set<Buffer>();
+      let switches = 0;
+      let last: Buffer | null = null;
+      for (let at = 0; at < input.length; at += 65_536) {
+        for (const e of parser.write(input.subarray(at, at + 65_536))) {
+          if (e.kind !== 'dumps') continue;
+          if (e.buf !== last) switches++;
+          last = e.buf;
+          seen.add(e.buf);
+          if (release) releaseRun(e);
+        }
+      }
+      parser.end();
+      return { allocated: slabAllocations() - before, switches, distinct: seen.size };
+    };
+    const kept = count(false);
+    assert.ok(kept.switches >= 5, `the file fills ${kept.switches} slabs`);
+    assert.equal(kept.distinct, kept.switches, 'unreleased runs: every slab is a new one');
+    const released = count(true);
+    assert.equal(released.switches, kept.switches);
+    assert.ok(released.distinct <= 2, `released runs: ${released.distinct} distinct slabs`);
+    assert.ok(released.allocated <= 2, `released runs: ${released.allocated} slabs allocated`);
   });
 });

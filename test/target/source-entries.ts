@@ -9,6 +9,8 @@ import {
   type DumpRunEntry,
   type Entry,
   type KeyEntry,
+  RUN_DUMP_AT,
+  RUN_DUMP_LEN,
   RUN_STRIDE,
   type RunLayout,
   type StreamGroup,
@@ -200,7 +202,12 @@ export function inPieces(e: KeyEntry, size: number): Entry[] {
  * KeyEntries with dumps packed into DumpRunEntry batches of `perRun` keys (one db per run), as the parser would:
  * key then dump, or each key as its command when a layout is given.
  */
-export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | null = null): DumpRunEntry[] {
+export function packRuns(
+  keys: KeyEntry[],
+  perRun: number,
+  layout: RunLayout | null = null,
+  leases?: { released: number },
+): DumpRunEntry[] {
   const types = Array.from({ length: 256 }, (_, t) => rdbTypeInfo(t, 'redis')?.valueType ?? 'string');
   const out: DumpRunEntry[] = [];
   for (let i = 0; i < keys.length; ) {
@@ -231,7 +238,18 @@ export function packRuns(keys: KeyEntry[], perRun: number, layout: RunLayout | n
       expires[j] = k.expireAt;
       at += sizes[j];
     });
-    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, expires, types, layout });
+    // With `leases`, each run's release poisons its dumps, as the decoder's reuse of the slab would: a RESTORE the
+    // writer still sent from them afterwards would be refused (bad checksum), failing the writer at once.
+    const lease = leases && {
+      release() {
+        leases.released++;
+        for (let j = 0; j < batch.length; j++) {
+          const o = j * RUN_STRIDE;
+          buf.fill(0xee, meta[o + RUN_DUMP_AT], meta[o + RUN_DUMP_AT] + meta[o + RUN_DUMP_LEN]);
+        }
+      },
+    };
+    out.push({ kind: 'dumps', db, count: batch.length, buf, meta, expires, types, layout, lease });
   }
   return out;
 }

@@ -105,31 +105,39 @@ describe('TargetWriter retries after connection loss', () => {
     });
   }
 
-  it('dump runs lose nothing across kills (ops of many RESTOREs are resent whole)', async () => {
-    const n = 60_000;
-    const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
-      kind: 'key',
-      db: 0,
-      key: Buffer.from(`run:${i}`),
-      type: 'string',
-      rdbType: 0,
-      expireAt: 0,
-      idle: -1,
-      freq: -1,
-      dump: stringDump(Buffer.from(`value-${i}`)),
-      value: null,
-      more: false,
-    }));
-    const { st, kills } = await run(packRuns(keys, 4096, RESTORE_RUN_LAYOUT), 5);
-    assert.ok(kills > 0 && st.reconnects > 0, `kills ${kills}, reconnects ${st.reconnects}`);
-    assert.equal(st.keys, n);
-    assert.equal(await tr.dbsize(), n);
-    for (let i = 0; i < n; i += 5000) {
-      const names = keys.slice(i, i + 5000).map((k) => k.key.toString());
-      const got = await tr.mget(...names);
-      for (const [j, v] of got.entries()) assert.equal(v, `value-${i + j}`);
-    }
-  });
+  for (const layout of [RESTORE_RUN_LAYOUT, null]) {
+    const form = layout ? 'laid out as RESTOREs' : 'key + dump';
+    it(`dump runs lose nothing across kills (ops of many RESTOREs are resent whole; ${form})`, async () => {
+      const n = 60_000;
+      const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
+        kind: 'key',
+        db: 0,
+        key: Buffer.from(`run:${i}`),
+        type: 'string',
+        rdbType: 0,
+        expireAt: 0,
+        idle: -1,
+        freq: -1,
+        dump: stringDump(Buffer.from(`value-${i}`)),
+        value: null,
+        more: false,
+      }));
+      // Each run's memory is poisoned when the writer releases it: only after every RESTORE sent from it was
+      // acknowledged (laid out), or once encoded into the writer's own buffer (key + dump).
+      const leases = { released: 0 };
+      const runs = packRuns(keys, 4096, layout, leases);
+      const { st, kills } = await run(runs, 5);
+      assert.ok(kills > 0 && st.reconnects > 0, `kills ${kills}, reconnects ${st.reconnects}`);
+      assert.equal(leases.released, runs.length, 'every run released');
+      assert.equal(st.keys, n);
+      assert.equal(await tr.dbsize(), n);
+      for (let i = 0; i < n; i += 5000) {
+        const names = keys.slice(i, i + 5000).map((k) => k.key.toString());
+        const got = await tr.mget(...names);
+        for (const [j, v] of got.entries()) assert.equal(v, `value-${i + j}`);
+      }
+    });
+  }
 
   it('command streams lose nothing across kills', async () => {
     const entries: Entry[] = [];
