@@ -24,10 +24,12 @@ export const JOBS: u32 = RESULT + 64; // seal jobs: (offset u32, length u32 with
 export const DATA: u32 = 131072; // bytes copied in for `update` and `seal`
 export const MAX_JOBS: u32 = (DATA - JOBS) >> 3;
 export const DATA_CAP: u32 = 1 << 20;
+// The lane's input window and output area: 256 KiB each keeps them in the core's cache with everything else the
+// lane touches (1 MiB each measured 4% slower; more lane calls cost nothing measurable).
 export const IN: u32 = DATA + DATA_CAP; // the lane's input window
-export const IN_CAP: u32 = 1 << 20;
+export const IN_CAP: u32 = 1 << 18;
 export const OUT: u32 = IN + IN_CAP; // the lane's output: pieces of the run
-export const OUT_CAP: u32 = 1 << 20;
+export const OUT_CAP: u32 = 1 << 18;
 export const META: u32 = OUT + OUT_CAP + 64; // the lane's run metadata: i32 × META_STRIDE per key
 export const META_STRIDE: u32 = 8;
 export const META_KEYS: u32 = 4096;
