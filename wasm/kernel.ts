@@ -37,7 +37,8 @@ export const META_EXP: u32 = META + META_KEYS * META_STRIDE * 4; // and each key
 const SCRATCH: u32 = META_EXP + META_KEYS * 8; // LZF-compressed blobs are expanded here to be checked
 export const SCRATCH_CAP: u32 = 1 << 16;
 const SEALS: u32 = SCRATCH + SCRATCH_CAP + 64; // the lane's dumps awaiting their CRC: (offset u32, length u32)
-const END: u32 = SEALS + META_KEYS * 8;
+const X2N: u32 = SEALS + META_KEYS * 8; // x^(2^k) mod P for k = 0..63 (u64 each), for `shift`
+const END: u32 = X2N + 64 * 8;
 
 // Lane results (u32 index into RESULT).
 const R_KEYS = 0; // keys written to the run
@@ -73,6 +74,43 @@ export function init(): void {
       store<u64>(TABLES + k * 2048 + (n << 3), (prev >> 8) ^ load<u64>(TABLES + (<u32>(prev & 0xff) << 3)));
     }
   }
+  let p: u64 = <u64>1 << 62; // x^1 (reflected: bit 63 is x^0)
+  for (let k: u32 = 0; k < 64; k++) {
+    store<u64>(X2N + (k << 3), p);
+    p = mulmod(p, p);
+  }
+}
+
+/** a·b mod P, polynomials in the CRC register's reflected form (zlib's multmodp, at 64 bits). */
+function mulmod(a: u64, b: u64): u64 {
+  let m: u64 = <u64>1 << 63;
+  let p: u64 = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = b & 1 ? (b >> 1) ^ POLY : b >> 1;
+  }
+  return p;
+}
+
+/**
+ * The register at STATE as if `n` zero bytes followed: multiplied by x^(8n) mod P, in O(log n) products. The CRC
+ * is linear, so crc(A‖B) = shift(crc(A), |B|) ^ crc(B): a CRC over bytes already folded into another one (a big
+ * value inside the file's checksum) is had from the two registers around them instead of a second pass.
+ */
+export function shift(n: f64): void {
+  let bits = <u64>n;
+  let k: u32 = 3;
+  let x: u64 = <u64>1 << 63;
+  while (bits != 0) {
+    if (bits & 1) x = mulmod(load<u64>(X2N + ((k & 63) << 3)), x);
+    bits >>= 1;
+    k++;
+  }
+  store<u64>(STATE, mulmod(x, load<u64>(STATE)));
 }
 
 @inline

@@ -124,6 +124,21 @@ export class Crc64 {
     return this;
   }
 
+  /**
+   * The state as if `n` zero bytes followed (only when `kernel` is not null; see wasm/kernel.ts `shift`):
+   * crc(A‖B) is `shift(|B|)` of crc(A), XOR crc(B).
+   */
+  shift(n: number): this {
+    const k = kernel as Kernel;
+    const w = k.STATE >> 2;
+    k.u32[w] = this.lo;
+    k.u32[w + 1] = this.hi;
+    k.shift(n);
+    this.lo = k.u32[w];
+    this.hi = k.u32[w + 1];
+    return this;
+  }
+
   /** Does the state equal the 8 little-endian bytes at `buf[off..off+8)`? */
   equalsLE(buf: Uint8Array, off: number): boolean {
     const lo = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;

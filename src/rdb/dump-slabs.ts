@@ -88,6 +88,15 @@ export class DumpSlabs {
     return b.subarray(at, at + len);
   }
 
+  /** The dump written at `buf[at, at+len)` when the caller wrote its CRC footer itself (a big dump's own buffer). */
+  endSealed(at: number, len: number): Buffer {
+    const b = this.buf;
+    if (this.slab === null || b !== this.slab.buf)
+      return at === 0 && len === b.length ? b : b.subarray(at, at + len);
+    this.slab.pinned = true;
+    return b.subarray(at, at + len);
+  }
+
   /**
    * `end` without the view, for a dump inside a bigger piece (`begin` may be asked for more than the dump, which
    * then starts at any offset of the piece).

@@ -55,6 +55,7 @@ export interface Kernel {
     expireIn: number,
   ): number;
   skip(at: number, end: number, max: number, shape: number, maxItem: number): number;
+  shift(n: number): void;
 }
 
 /** Lane results, u32 index from RESULT (wasm/kernel.ts R_*). */
@@ -92,6 +93,7 @@ function load(): Kernel | null {
     seal: x.seal as Kernel['seal'],
     lane: x.lane as Kernel['lane'],
     skip: x.skip as Kernel['skip'],
+    shift: x.shift as Kernel['shift'],
   };
 }
 

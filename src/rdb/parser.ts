@@ -242,9 +242,18 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private capBase = 0;
   private captured: Buffer[] = [];
   private capturedLen = 0;
+  /**
+   * The file checksum's register just before the captured value (when it was folded up to there): a big value's
+   * DUMP CRC is then derived from it and the register after the value (see `sealFromFileCrc`), not computed over
+   * the value a second time.
+   */
+  private capCrcLo = 0;
+  private capCrcHi = 0;
+  private capCrcSet = false;
 
   private crc: Crc64 | null = null;
   private crcPos = 0;
+  private readonly dumpCrc = new Crc64();
   private readonly slabs = new DumpSlabs();
   private readonly stringDec = new StringDecoder();
   /** `dumpable(type, flavor)` per type byte (0 = not asked yet, 1 = yes, 2 = no); the flavor is fixed per file. */
@@ -356,6 +365,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private merge(): void {
     const r = this.r;
     if (this.crc && r.pos > this.crcPos) {
+      if (this.capturing && !this.capCrcSet && this.crcPos <= this.capStart) this.markCapCrc();
       this.crc.update(r.buf, this.crcPos, r.pos);
       this.crcPos = r.pos;
     }
@@ -786,6 +796,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     } else if (this.dumpable(this.rdbType)) {
       this.skip = true;
       this.capturing = true;
+      this.capCrcSet = false;
       this.capStart = r.pos;
       this.capBase = r.base + r.pos;
       this.captured = [];
@@ -912,7 +923,11 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     d[o] = ver & 0xff;
     d[o + 1] = (ver >> 8) & 0xff;
     if (!inRun) {
-      this.out.push(this.keyEntry(slabs.end(at, len), null, false));
+      const dump =
+        len > SLAB_MAX_PIECE && this.sealFromFileCrc(d, at, len)
+          ? slabs.endSealed(at, len)
+          : slabs.end(at, len);
+      this.out.push(this.keyEntry(dump, null, false));
       return;
     }
     slabs.seal(dumpAt, len);
@@ -946,6 +961,44 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     m[mo + RUN_FREQ] = this.freq;
     run.count++;
     this.keys++;
+  }
+
+  /** Folds the file checksum up to the captured value's first byte and keeps the register there. */
+  private markCapCrc(): void {
+    const crc = this.crc as Crc64;
+    crc.update(this.r.buf, this.crcPos, this.capStart);
+    this.crcPos = this.capStart;
+    this.capCrcLo = crc.lo;
+    this.capCrcHi = crc.hi;
+    this.capCrcSet = true;
+  }
+
+  /**
+   * Writes the CRC footer of the dump at `d[at, at+len)` (type byte, the value's bytes as in the file, version)
+   * from the file checksum: with F0 and F1 its registers before and after the value V, and t the register after
+   * the type byte alone, the register after type and value is shift(t ^ F0, |V|) ^ F1 (CRC linearity; `shift` is
+   * O(log |V|)), then the two version bytes are folded in. A multi-megabyte value is thus checksummed once, not
+   * twice. False (nothing written) when the file checksum is off or did not stop at the value's start.
+   */
+  private sealFromFileCrc(d: Buffer, at: number, len: number): boolean {
+    const crc = this.crc;
+    if (crc === null || kernel === null) return false;
+    const r = this.r;
+    if (!this.capCrcSet && this.capturedLen === 0 && this.crcPos <= this.capStart) this.markCapCrc();
+    if (!this.capCrcSet) return false;
+    crc.update(r.buf, this.crcPos, r.pos);
+    this.crcPos = r.pos;
+    const c = this.dumpCrc;
+    c.lo = 0;
+    c.hi = 0;
+    c.update(d, at, at + 1);
+    c.lo = (c.lo ^ this.capCrcLo) >>> 0;
+    c.hi = (c.hi ^ this.capCrcHi) >>> 0;
+    c.shift(len - 11);
+    c.lo = (c.lo ^ crc.lo) >>> 0;
+    c.hi = (c.hi ^ crc.hi) >>> 0;
+    c.update(d, at + len - 10, at + len - 8).writeLE(d, at + len - 8);
+    return true;
   }
 
   /** The open run, if the next key can join it: room left, same slab and db, and still the last entry out. */

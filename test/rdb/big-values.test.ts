@@ -149,6 +149,32 @@ describe('big values in bounded pieces', () => {
     await checkContent(mergeKeys(entries));
   });
 
+  // A big value's DUMP CRC is derived from the file checksum around it (parser.ts sealFromFileCrc), or computed
+  // over the dump when the file checksum is off: either way each dump equals the server's own DUMP (same RDB
+  // version, same encodings, compression off), CRC footer included, whatever the input chunking.
+  test("dumps of big values equal the server's DUMP, with and without the file checksum", async () => {
+    for (const verifyChecksum of [true, false]) {
+      for (const size of [10_000, 64 * 1024, 1 << 20]) {
+        const { entries } = parseChunks(chunksOf(rdb, size), {
+          maxDumpBytes: 64 << 20,
+          dumpable: () => true,
+          verifyChecksum,
+        });
+        let big = 0;
+        for (const e of entries) {
+          if (e.kind !== 'key' || !e.key.toString().startsWith('big:')) continue;
+          assert.ok(e.dump, `${e.key} dumped`);
+          assert.ok(
+            e.dump.equals((await client.dumpBuffer(e.key)) as Buffer),
+            `${e.key}, ${size}-byte chunks`,
+          );
+          big++;
+        }
+        assert.equal(big, 6);
+      }
+    }
+  });
+
   test('values above maxDumpBytes fall back from DUMP to decoded pieces', async () => {
     const { entries } = parseChunks(chunksOf(rdb, 10_000), {
       maxChunkBytes: MAX_CHUNK,

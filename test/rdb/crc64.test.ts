@@ -1,7 +1,7 @@
 /**
  * CRC-64/Jones: the WebAssembly kernel (ranges ≥ 256 bytes, copied in 1 MiB blocks) and the batched DUMP footers
  * must give exactly the bit-by-bit definition, at every length around the loop and block boundaries and for any
- * split of the input into updates.
+ * split of the input into updates; the kernel's `shift` must combine two CRCs into the CRC of the concatenation.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -48,6 +48,26 @@ describe('crc64', () => {
     for (const cut of [1, 255, 256, 1 << 20, (1 << 20) + 1, b.length - 3]) {
       const c = new Crc64().update(b, 0, cut).update(b, cut, b.length);
       assert.equal(c.digest(), whole, `cut at ${cut}`);
+    }
+  });
+
+  test('shift(n) of crc(A), XOR crc(B), is crc(A then B) for |B| = n (the linearity big dumps rely on)', () => {
+    for (const [na, nb] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [5, 3],
+      [17, 1000],
+      [300, 65_536],
+      [3, 1_048_583],
+    ]) {
+      const a = bytes(na, na + 3);
+      const b = bytes(nb, nb + 5);
+      const c = new Crc64().update(a).shift(nb);
+      const cb = new Crc64().update(b);
+      c.lo = (c.lo ^ cb.lo) >>> 0;
+      c.hi = (c.hi ^ cb.hi) >>> 0;
+      assert.equal(c.digest(), crc64(Buffer.concat([a, b])), `|A| ${na}, |B| ${nb}`);
     }
   });
 
