@@ -150,6 +150,8 @@ const EMPTY = Buffer.alloc(0);
 const RUN_KEYS = 4096;
 /** Bytes of a chunk copied behind a short unconsumed tail (the rest is read in place, see merge()). */
 const STITCH_BYTES = 64 * 1024;
+/** Bytes of a value queued again for decoding (it outgrew maxDumpBytes) that each write() decodes beyond its chunk. */
+const REDECODE_STEP = 1024 * 1024;
 /** Types the kernel's lane checks (wasm/kernel.ts `value`). */
 const LANE_TYPES = [
   RDB_TYPE_STRING,
@@ -326,18 +328,43 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     if (chunk.length === 0) return [];
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
-    while (this.st !== S_DONE && this.pendingLen > 0 && this.r.avail + this.pendingLen >= this.need) {
+    // Normally the queue is just this chunk and all of it is parsed. After a value outgrew maxDumpBytes its captured
+    // bytes are queued again (rewindForDecoding): they are decoded REDECODE_STEP per call beyond this chunk's size,
+    // so a big collection is not materialized all at once.
+    this.pump(chunk.length + REDECODE_STEP);
+    return this.take();
+  }
+
+  /** Merges queued input and parses it while it can progress, until about `allow` queued bytes were taken. */
+  private pump(allow: number): void {
+    let used = 0;
+    while (
+      this.st !== S_DONE &&
+      this.pendingLen > 0 &&
+      this.r.avail + this.pendingLen >= this.need &&
+      used < allow
+    ) {
+      const queued = this.pendingLen;
       this.merge();
+      used += queued - this.pendingLen;
       this.run();
     }
+  }
+
+  private take(): Entry[] {
     this.slabs.flush();
     const out = this.out;
     this.out = [];
     return out;
   }
 
-  /** Input ended: throws RDB_ERR_TRUNCATED unless the EOF opcode (and checksum) were read. */
+  /**
+   * Input ended: parses what is still queued (a value being decoded again, see write) and returns its entries;
+   * throws RDB_ERR_TRUNCATED unless the EOF opcode (and checksum) were read.
+   */
   end(): Entry[] {
+    if (this.failed) throw this.failed;
+    this.pump(Number.POSITIVE_INFINITY);
     if (this.failed) throw this.failed;
     if (this.st !== S_DONE) {
       this.failed = new RdbError(
@@ -347,7 +374,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       );
       throw this.failed;
     }
-    return [];
+    return this.take();
   }
 
   private where(offset: number) {
@@ -399,11 +426,14 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
         this.pendingLen -= take;
         taken = 0;
       } else {
-        taken = this.pending.length;
-        nb = Buffer.concat(
-          tailLen > 0 ? [r.buf.subarray(r.pos), ...this.pending] : this.pending,
-          tailLen + this.pendingLen,
-        );
+        // The queued chunks up to what the pending item needs (at least STITCH_BYTES), not all of them: after a
+        // rewind the queue holds a whole captured value, which is decoded a bounded amount at a time.
+        const want = Math.max(STITCH_BYTES, this.need - tailLen);
+        let got = 0;
+        taken = 0;
+        while (taken < this.pending.length && got < want) got += this.pending[taken++].length;
+        const parts = this.pending.slice(0, taken);
+        nb = Buffer.concat(tailLen > 0 ? [r.buf.subarray(r.pos), ...parts] : parts, tailLen + got);
       }
     }
     for (let i = 0; i < taken; i++) this.pendingLen -= this.pending[i].length;
@@ -861,10 +891,18 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
       this.crc.update(r.buf, this.crcPos, r.pos);
       this.crcPos = r.pos;
     }
+    // The value's bytes go back to the front of the queue as the views they are (no copy); write() decodes them a
+    // bounded amount per call. The checksum already covers `consumed` of them: crcPos may run past the buffers.
     const consumed = this.capturedLen + (this.crcPos - this.capStart);
-    const nb = Buffer.concat([...this.captured, r.buf.subarray(this.capStart)]);
+    const again = this.captured;
+    if (this.capStart < r.buf.length) again.push(r.buf.subarray(this.capStart));
+    let n = 0;
+    for (const part of again) n += part.length;
+    this.pending = this.pending.length ? [...again, ...this.pending] : again;
+    this.pendingLen += n;
+    this.stitchBuf = null;
     if (this.crc) this.crcPos = consumed;
-    r.buf = nb;
+    r.buf = EMPTY;
     r.pos = 0;
     r.base = this.capBase;
     this.capturing = false;

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Entry, Value } from '../../src/entry.ts';
-import { mergeKeys, parseChunks } from '../helpers/rdb-fixtures.ts';
+import { RdbParser } from '../../src/rdb/index.ts';
+import { mergeKeys, parseChunks, serialize } from '../helpers/rdb-fixtures.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 
 const N = 250_000;
@@ -173,6 +174,43 @@ describe('big values in bounded pieces', () => {
         assert.equal(big, 6);
       }
     }
+  });
+
+  // A value that outgrows maxDumpBytes is decoded again from its first byte; its captured bytes are re-decoded a
+  // bounded amount per write() (parser.ts REDECODE_STEP, 1 MiB), not all in the write that found it too big.
+  test('a value decoded again after outgrowing maxDumpBytes comes out a bounded amount per write', async () => {
+    const parser = new RdbParser({ maxChunkBytes: MAX_CHUNK, maxDumpBytes: 4 << 20, dumpable: () => true });
+    const entries: Entry[] = [];
+    let most = 0;
+    const count = (es: Entry[]) => {
+      let bytes = 0;
+      for (const e of es) {
+        const v = e.kind === 'key' || e.kind === 'chunk' ? e.value : null;
+        if (v) bytes += pieceItems(v).reduce((a, b) => a + b, 0);
+        entries.push(e);
+      }
+      most = Math.max(most, bytes);
+    };
+    for (const c of chunksOf(rdb, 64 * 1024)) count(parser.write(c));
+    count(parser.end());
+    const names = new Set<string>();
+    for (const e of entries)
+      if (e.kind === 'key' && e.dump === null && e.key.toString().startsWith('big:'))
+        names.add(e.key.toString());
+    assert.ok(names.size >= 3, `${names.size} big keys decoded again`);
+    // 1 MiB again, the 64 KiB chunk, and a piece started before: far below the 4 MiB that was captured.
+    assert.ok(most <= 1.5 * 1024 * 1024, `one write gave ${most} bytes of items`);
+    // The keys decoded again have exactly the content a plain decode gives.
+    const again = entries.filter(
+      (e) => (e.kind === 'key' || e.kind === 'chunk') && names.has(e.key.toString()),
+    );
+    const plain = new Map<string, ReturnType<typeof mergeKeys>[number]>();
+    for (const k of mergeKeys(parseChunks(chunksOf(rdb, 64 * 1024), { maxChunkBytes: MAX_CHUNK }).entries))
+      plain.set(k.key.toString(), k);
+    const content = (k: ReturnType<typeof mergeKeys>[number] | undefined) =>
+      k ? serialize([k.string, k.list, k.set, k.zset, k.hash, k.stream] as unknown as Entry[]) : 'missing';
+    for (const k of mergeKeys(again))
+      assert.equal(content(k), content(plain.get(k.key.toString())), `${k.key}`);
   });
 
   test('values above maxDumpBytes fall back from DUMP to decoded pieces', async () => {
