@@ -112,16 +112,18 @@ export class Crc64 {
     return this;
   }
 
+  /** Back to the empty state (CRC of no bytes). */
+  reset(): this {
+    this.lo = 0;
+    this.hi = 0;
+    return this;
+  }
+
   /** Folds `len` bytes already in the kernel's memory at `p` (only when `kernel` is not null). */
   updateAt(p: number, len: number): this {
-    const k = kernel as Kernel;
-    const w = k.STATE >> 2;
-    k.u32[w] = this.lo;
-    k.u32[w + 1] = this.hi;
+    const k = this.toKernel();
     k.update(p, len);
-    this.lo = k.u32[w];
-    this.hi = k.u32[w + 1];
-    return this;
+    return this.fromKernel(k);
   }
 
   /**
@@ -129,11 +131,22 @@ export class Crc64 {
    * crc(A‖B) is `shift(|B|)` of crc(A), XOR crc(B).
    */
   shift(n: number): this {
+    const k = this.toKernel();
+    k.shift(n);
+    return this.fromKernel(k);
+  }
+
+  /** The state into the kernel's STATE register, for a kernel call that works on it. */
+  private toKernel(): Kernel {
     const k = kernel as Kernel;
     const w = k.STATE >> 2;
     k.u32[w] = this.lo;
     k.u32[w + 1] = this.hi;
-    k.shift(n);
+    return k;
+  }
+
+  private fromKernel(k: Kernel): this {
+    const w = k.STATE >> 2;
     this.lo = k.u32[w];
     this.hi = k.u32[w + 1];
     return this;

@@ -81,14 +81,11 @@ export class DumpSlabs {
 
   /** The dump written at `buf[at, at+len)` as a view of its own (which pins a slab); its CRC as in `seal`. */
   end(at: number, len: number): Buffer {
-    const b = this.buf;
     this.seal(at, len);
-    if (this.slab === null || b !== this.slab.buf) return b;
-    this.slab.pinned = true;
-    return b.subarray(at, at + len);
+    return this.endSealed(at, len);
   }
 
-  /** The dump written at `buf[at, at+len)` when the caller wrote its CRC footer itself (a big dump's own buffer). */
+  /** `end` when the caller wrote the CRC footer itself (a big dump's own buffer). */
   endSealed(at: number, len: number): Buffer {
     const b = this.buf;
     if (this.slab === null || b !== this.slab.buf)
@@ -105,10 +102,7 @@ export class DumpSlabs {
     const b = this.buf;
     const body = at + len - 8;
     if (kernel === null || this.slab === null || b !== this.slab.buf) {
-      const c = this.crc;
-      c.lo = 0;
-      c.hi = 0;
-      c.update(b, at, body).writeLE(b, body);
+      this.crc.reset().update(b, at, body).writeLE(b, body);
       return;
     }
     if (this.queuedFrom < 0) this.queuedFrom = at;

@@ -365,7 +365,6 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   end(): Entry[] {
     if (this.failed) throw this.failed;
     this.pump(Number.POSITIVE_INFINITY);
-    if (this.failed) throw this.failed;
     if (this.st !== S_DONE) {
       this.failed = new RdbError(
         'RDB_ERR_TRUNCATED',
@@ -395,7 +394,7 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
   private merge(): void {
     const r = this.r;
     if (this.crc && r.pos > this.crcPos) {
-      if (this.capturing && !this.capCrcSet && this.crcPos <= this.capStart) this.markCapCrc();
+      if (this.capturing) this.markCapCrc();
       this.crc.update(r.buf, this.crcPos, r.pos);
       this.crcPos = r.pos;
     }
@@ -1004,8 +1003,12 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     this.keys++;
   }
 
-  /** Folds the file checksum up to the captured value's first byte and keeps the register there. */
+  /**
+   * Folds the file checksum up to the captured value's first byte and keeps the register there, while that byte is
+   * still in the buffer (nothing captured yet) and the checksum has not passed it.
+   */
   private markCapCrc(): void {
+    if (this.capCrcSet || this.capturedLen !== 0 || this.crcPos > this.capStart) return;
     const crc = this.crc as Crc64;
     crc.update(this.r.buf, this.crcPos, this.capStart);
     this.crcPos = this.capStart;
@@ -1025,14 +1028,11 @@ export class RdbParser implements Statusable<RdbStatus>, ValueSink {
     const crc = this.crc;
     if (crc === null || kernel === null) return false;
     const r = this.r;
-    if (!this.capCrcSet && this.capturedLen === 0 && this.crcPos <= this.capStart) this.markCapCrc();
+    this.markCapCrc();
     if (!this.capCrcSet) return false;
     crc.update(r.buf, this.crcPos, r.pos);
     this.crcPos = r.pos;
-    const c = this.dumpCrc;
-    c.lo = 0;
-    c.hi = 0;
-    c.update(d, at, at + 1);
+    const c = this.dumpCrc.reset().update(d, at, at + 1);
     c.lo = (c.lo ^ this.capCrcLo) >>> 0;
     c.hi = (c.hi ^ this.capCrcHi) >>> 0;
     c.shift(len - 11);

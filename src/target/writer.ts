@@ -708,6 +708,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     const w = this.wire;
     // Laid out, ops send the run's own bytes; else they are copied into the writer's wire buffer as encoded.
     const hold = run.lease ? new RunHold(run) : null;
+    const sendHold = laidOut ? hold : null;
     let asEntries = false;
     let opBuf: Buffer | null = null;
     let opAt = 0;
@@ -720,7 +721,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       const expireAt = run.expires[i];
       if (!((expireAt === 0 || (abs && expireAt > now)) && this.runRestorable(run, dumpAt, dumpLen))) {
         if (opCount > 0) {
-          const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
+          const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, sendHold);
           if (p) await p;
           opCount = 0;
         }
@@ -758,7 +759,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
         cmdAt = w.at;
       }
       if (opCount > 0 && (cmdBuf !== opBuf || cmdAt !== opAt + opBytes || opBytes + size > RUN_OP_BYTES)) {
-        const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
+        const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, sendHold);
         if (p) await p;
         opCount = 0;
       }
@@ -771,7 +772,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       opCount++;
     }
     if (opCount > 0) {
-      const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, laidOut ? hold : null);
+      const p = this.dispatchRestores(opBuf as Buffer, opAt, opBytes, opCount, db, sendHold);
       if (p) await p;
     }
     if (!asEntries) hold?.done();
@@ -1093,8 +1094,12 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private op(cmds: Argv[], slot: number, node: string | null, kind: OpKind, db?: number): WOp {
     let bytes = 0;
     for (let i = 0; i < cmds.length; i++) bytes += commandSize(cmds[i]);
-    const cluster = this.capabilities.cluster;
-    return new WriterOp(this.handler, cmds, bytes, cluster ? -1 : (db ?? 0), slot, node, kind);
+    return new WriterOp(this.handler, cmds, bytes, this.opDb(db ?? 0), slot, node, kind);
+  }
+
+  /** An op's db: none on a cluster (db 0 only, no SELECT). */
+  private opDb(db: number): number {
+    return this.capabilities.cluster ? -1 : db;
   }
 
   private keyOp(
@@ -1106,16 +1111,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     // is tens of thousands of views, and 16 MiB of them in flight held over 200 MB of JS heap.
     const w = this.wire;
     const size = w.encode(c.argv);
-    const cluster = this.capabilities.cluster;
-    const op = new WriterOp(
-      this.handler,
-      [[c.argv[0]]],
-      size,
-      cluster ? -1 : unit.db,
-      unit.slot,
-      null,
-      c.kind,
-    );
+    const op = new WriterOp(this.handler, [[c.argv[0]]], size, this.opDb(unit.db), unit.slot, null, c.kind);
     op.wire = w.buf;
     op.wireAt = w.at;
     op.unit = unit;
