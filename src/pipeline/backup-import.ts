@@ -24,6 +24,7 @@ import {
 import { type TargetOptions, TargetWriter } from '../target/index.ts';
 import { type PlannedFile, planFiles, readSmall } from './backup-plan.ts';
 import { ImportError } from './errors.ts';
+import { MemoryGuard } from './memory-guard.ts';
 import { TargetSampler } from './target-stats.ts';
 
 export interface BackupImportOptions {
@@ -98,7 +99,7 @@ class BackupImport {
     const target = this.ctx.task.target;
     this.store = this.opts.store
       ? this.opts.store(bf.bucketName)
-      : new S3Store(createS3Client(this.opts.s3, this.opts.s3Store), bf.bucketName, this.opts.s3Store);
+      : new S3Store(await createS3Client(this.opts.s3, this.opts.s3Store), bf.bucketName, this.opts.s3Store);
     try {
       await this.ctx.log(
         'INFO',
@@ -121,7 +122,11 @@ class BackupImport {
       }).catch((err) => {
         throw ImportError.wrap(err, { node: target.addrs });
       });
-      this.sampler = new TargetSampler(target.addrs, target.password, this.writer.capabilities.cluster);
+      this.sampler = await TargetSampler.open(
+        target.addrs,
+        target.password,
+        this.writer.capabilities.cluster,
+      );
       this.startStats();
       for (const file of plan) {
         if (this.signal.aborted) break;
@@ -276,8 +281,10 @@ class BackupImport {
     const aof = new AofParser({ file: m.name, rdb: this.rdbOptions(m.name), rdbFile: m.format === 'rdb' });
     const keys0 = this.counts.keys;
     const cmds0 = this.counts.commands;
+    const guard = new MemoryGuard();
     try {
       for await (const chunk of m.body) {
+        guard.check();
         if (this.signal.aborted) return;
         const entries = aof.write(chunk);
         const s = aof.status();

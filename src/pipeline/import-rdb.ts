@@ -7,8 +7,6 @@ import type { TargetWriter } from '../target/index.ts';
 import { MemoryGuard } from './memory-guard.ts';
 
 const PARSE_SLICE = 128 * 1024;
-/** Growth of Buffer memory that triggers a collection (see memory-guard.ts). */
-const GC_STEP_BYTES = 32 * 1024 * 1024;
 
 export interface ImportProgress {
   /** Bytes of the RDB consumed so far. */
@@ -71,7 +69,7 @@ export async function importRdb(
     };
   };
   let completed = true;
-  const guard = new MemoryGuard(GC_STEP_BYTES);
+  const guard = new MemoryGuard();
   for await (const chunk of source) {
     guard.check();
     if (opts.signal?.aborted) {

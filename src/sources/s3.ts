@@ -5,7 +5,7 @@
  * the header); an object that changed meanwhile fails with SOURCE_ERR_CHANGED rather than mixing two versions.
  */
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SourceError } from './errors.ts';
 import type { ObjectInfo, ObjectReader, ObjectStore, OpenOptions } from './store.ts';
 
@@ -37,7 +37,16 @@ export const S3_STORE_DEFAULTS = {
   idleTimeoutMs: 60_000,
 } as const satisfies S3StoreOptions;
 
-export function createS3Client(s: S3Settings, o: S3StoreOptions = {}): S3Client {
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdk: Promise<Sdk> | undefined;
+/** Loaded on first use: the SDK costs ~15 MB of RSS and 0.2 s of start-up that file imports never need. */
+const loadSdk = (): Promise<Sdk> => {
+  sdk ??= import('@aws-sdk/client-s3');
+  return sdk;
+};
+
+export async function createS3Client(s: S3Settings, o: S3StoreOptions = {}): Promise<S3Client> {
+  const { S3Client } = await loadSdk();
   return new S3Client({
     region: s.region,
     ...(s.endpoint && { endpoint: s.endpoint }),
@@ -162,6 +171,7 @@ export class S3Store implements ObjectStore {
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
     for (let attempt = 0; ; attempt++) {
       try {
+        const { GetObjectCommand } = await loadSdk();
         const res = await this.client.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: 'bytes=0-0' }),
           { abortSignal: signal },
@@ -191,6 +201,7 @@ export class S3Store implements ObjectStore {
           const from = reader.position;
           let body: Readable | undefined;
           try {
+            const { GetObjectCommand } = await loadSdk();
             const res = await store.client.send(
               new GetObjectCommand({
                 Bucket: store.bucket,
