@@ -55,6 +55,8 @@ export function formatId(id: StreamId): string {
 }
 
 const ZERO_ID: StreamId = { ms: 0n, seq: 0n };
+/** Ids per XCLAIM at most (about 30 bytes each). */
+const CLAIM_IDS = 1000;
 
 export function compareId(a: StreamId, b: StreamId): number {
   if (a.ms !== b.ms) return a.ms < b.ms ? -1 : 1;
@@ -82,7 +84,7 @@ export class KeyRewriter {
     return [{ argv: ['DEL', this.key], kind: 'first', items: 0 }];
   }
 
-  piece(v: Value): KeyCommand[] {
+  piece(v: Value): Iterable<KeyCommand> {
     if (v.type !== this.type) {
       throw new TargetError('TARGET_ERR_SEQUENCE', `piece of type ${v.type} for a ${this.type} key`, {
         key: printableKey(this.key),
@@ -211,70 +213,77 @@ export class KeyRewriter {
     return out;
   }
 
-  private stream(v: Extract<Value, { type: 'stream' }>): KeyCommand[] {
-    const out: KeyCommand[] = [];
+  /**
+   * Commands made as the writer takes them (it encodes each at once): a stream's metadata can come to hundreds of
+   * thousands of commands, which would otherwise all exist at the same time.
+   */
+  private *stream(v: Extract<Value, { type: 'stream' }>): Generator<KeyCommand> {
     for (const e of v.entries) {
-      out.push({ argv: ['XADD', this.key, formatId(e.id), ...e.fields], kind: 'xadd', items: 0, id: e.id });
       this.streamEntries++;
+      yield { argv: ['XADD', this.key, formatId(e.id), ...e.fields], kind: 'xadd', items: 0, id: e.id };
     }
-    if (v.meta) out.push(...this.streamMeta(v.meta));
-    return out;
+    if (v.meta) yield* this.streamMeta(v.meta);
   }
 
-  private streamMeta(meta: StreamMeta): KeyCommand[] {
-    const out: KeyCommand[] = [];
+  private *streamMeta(meta: StreamMeta): Generator<KeyCommand> {
     const key = this.key;
     if (this.streamEntries === 0) {
       // An empty stream (all entries deleted, or created by XGROUP … MKSTREAM) still exists: create it with one
       // entry trimmed away at once (XADD … MAXLEN 0), then XSETID puts back the real last id.
       const id = compareId(meta.lastId, ZERO_ID) > 0 ? meta.lastId : { ms: 0n, seq: 1n };
-      out.push({
-        argv: ['XADD', key, 'MAXLEN', '0', formatId(id), 'x', ''],
-        kind: 'xadd',
-        items: 0,
-        id,
-      });
+      yield { argv: ['XADD', key, 'MAXLEN', '0', formatId(id), 'x', ''], kind: 'xadd', items: 0, id };
     }
     const setid: RespArg[] = ['XSETID', key, formatId(meta.lastId)];
     if (this.features.streamMeta) {
       if (meta.entriesAdded >= 0) setid.push('ENTRIESADDED', String(meta.entriesAdded));
       if (meta.maxDeletedId) setid.push('MAXDELETEDID', formatId(meta.maxDeletedId));
     }
-    out.push({ argv: setid, kind: 'idem', items: 0 });
+    yield { argv: setid, kind: 'idem', items: 0 };
     for (const g of meta.groups) {
       const create: RespArg[] = ['XGROUP', 'CREATE', key, g.name, formatId(g.lastId)];
       if (this.features.streamMeta && g.entriesRead >= 0) create.push('ENTRIESREAD', String(g.entriesRead));
-      out.push({ argv: create, kind: 'xgroup-create', items: 0, group: g.name });
+      yield { argv: create, kind: 'xgroup-create', items: 0, group: g.name };
       if (this.features.createConsumer) {
         for (const c of g.consumers) {
-          out.push({ argv: ['XGROUP', 'CREATECONSUMER', key, g.name, c.name], kind: 'idem', items: 0 });
+          yield { argv: ['XGROUP', 'CREATECONSUMER', key, g.name, c.name], kind: 'idem', items: 0 };
         }
       }
+      // One XCLAIM per run of pending entries with the same owner, delivery time and count (those one read
+      // delivered), up to CLAIM_IDS ids: a PEL of millions becomes thousands of commands, not millions.
+      let batch: RespArg[] | null = null;
+      let owner: Buffer | null = null;
+      let time = 0;
+      let count = 0;
       for (const p of g.pending) {
         // A PEL entry always has an owner in a valid RDB; without one there is no consumer to claim it for.
         if (!p.consumer) continue;
-        out.push({
-          argv: [
-            'XCLAIM',
-            key,
-            g.name,
-            p.consumer,
-            '0',
-            formatId(p.id),
-            'TIME',
-            String(p.deliveryTime),
-            'RETRYCOUNT',
-            String(p.deliveryCount),
-            'FORCE',
-            'JUSTID',
-          ],
-          kind: 'idem',
-          items: 0,
-        });
+        if (
+          batch !== null &&
+          (batch.length - 5 >= CLAIM_IDS ||
+            p.deliveryTime !== time ||
+            p.deliveryCount !== count ||
+            !p.consumer.equals(owner as Buffer))
+        ) {
+          yield claim(batch, time, count);
+          batch = null;
+        }
+        if (batch === null) {
+          batch = ['XCLAIM', key, g.name, p.consumer, '0'];
+          owner = p.consumer;
+          time = p.deliveryTime;
+          count = p.deliveryCount;
+        }
+        batch.push(formatId(p.id));
       }
+      if (batch !== null) yield claim(batch, time, count);
     }
-    return out;
   }
+}
+
+/** XCLAIM `batch` (key, group, consumer, min-idle 0, ids) with the entries' delivery time and count, as they were. */
+function claim(batch: RespArg[], time: number, count: number): KeyCommand {
+  batch.push('TIME', String(time), 'RETRYCOUNT', String(count), 'FORCE', 'JUSTID');
+  return { argv: batch, kind: 'idem', items: 0 };
 }
 
 /** Parses "ms-seq" from a reply. */

@@ -72,7 +72,12 @@ class StreamDecoder implements ValueDecoder {
   private firstLive: StreamId | null = null;
   private groupsLeft = 0;
   private group: StreamGroup | null = null;
-  private pel = new Map<bigint, StreamPendingEntry>();
+  /**
+   * Lookup of the group's PEL by id for its consumers' PELs, built only when the file lists the PEL out of id
+   * order; Redis saves it in order (a rax walk), so it is found by binary search in `group.pending`, without a
+   * map entry per pending message (PELs of millions are what consumers that never XACK leave behind).
+   */
+  private pelIndex: Map<bigint, StreamPendingEntry> | null = null;
   private consumersLeft = 0;
   private consumer: StreamConsumer | null = null;
   private producersLeft = 0;
@@ -232,7 +237,7 @@ class StreamDecoder implements ValueDecoder {
           }
           this.group = { name, lastId, entriesRead, pending: [], consumers: [] };
           this.meta?.groups.push(this.group);
-          this.pel = new Map();
+          this.pelIndex = null;
           this.left = pel;
           this.groupsLeft--;
           this.st = ST_GROUP_PEL;
@@ -251,11 +256,19 @@ class StreamDecoder implements ValueDecoder {
             r.pos = mark;
             return false;
           }
-          const k = (ms << 64n) | seq;
-          if (this.pel.has(k)) bad('duplicated global PEL entry');
           const pe: StreamPendingEntry = { id: { ms, seq }, deliveryTime, deliveryCount, consumer: null };
-          this.pel.set(k, pe);
-          this.group?.pending.push(pe);
+          const pending = this.group?.pending ?? [];
+          const prev = pending[pending.length - 1];
+          if (this.pelIndex === null && prev && !idAfter(ms, seq, prev.id)) {
+            this.pelIndex = new Map();
+            for (const e of pending) this.pelIndex.set((e.id.ms << 64n) | e.id.seq, e);
+          }
+          if (this.pelIndex) {
+            const k = (ms << 64n) | seq;
+            if (this.pelIndex.has(k)) bad('duplicated global PEL entry');
+            this.pelIndex.set(k, pe);
+          }
+          pending.push(pe);
           this.left--;
           break;
         }
@@ -299,7 +312,9 @@ class StreamDecoder implements ValueDecoder {
           }
           if (!r.have(16)) return false;
           const [ms, seq] = r.streamIdRaw();
-          const pe = this.pel.get((ms << 64n) | seq);
+          const pe = this.pelIndex
+            ? this.pelIndex.get((ms << 64n) | seq)
+            : findPending(this.group?.pending ?? [], ms, seq);
           if (pe === undefined) bad('consumer PEL entry not found in the group PEL');
           if (pe.consumer !== null) bad('PEL entry owned by two consumers');
           pe.consumer = this.consumer?.name ?? null;
@@ -374,6 +389,23 @@ export function createStreamDecoder(rdbType: number): ValueDecoder {
     default:
       throw new RdbError('RDB_ERR_UNKNOWN_TYPE', `not a stream type: ${rdbType}`);
   }
+}
+
+/** (ms, seq) is after `id`. */
+const idAfter = (ms: bigint, seq: bigint, id: StreamId) => ms > id.ms || (ms === id.ms && seq > id.seq);
+
+/** The entry of an id-ordered PEL with this id. */
+function findPending(pel: StreamPendingEntry[], ms: bigint, seq: bigint): StreamPendingEntry | undefined {
+  let lo = 0;
+  let hi = pel.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const id = pel[mid].id;
+    if (id.ms === ms && id.seq === seq) return pel[mid];
+    if (idAfter(ms, seq, id)) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 const cmpId = (a: StreamId, b: StreamId) =>
