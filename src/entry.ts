@@ -42,7 +42,8 @@ export interface StreamGroup {
   lastId: StreamId;
   /** Logical reads counter (RDB 10+); -1 when unknown. */
   entriesRead: number;
-  pending: StreamPendingEntry[];
+  /** In file order (id order as Redis saves it); the decoder's is a compact list that makes entries as read. */
+  pending: Iterable<StreamPendingEntry>;
   consumers: StreamConsumer[];
 }
 

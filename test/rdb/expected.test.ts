@@ -81,7 +81,7 @@ function hdtShape(k: MergedKey, want: Record<string, unknown>): Record<string, u
         o.groups = meta.groups.map((g) => ({
           name: u(g.name),
           lastId: sid(g.lastId),
-          pending: g.pending.map((p) => ({
+          pending: [...g.pending].map((p) => ({
             id: sid(p.id),
             deliveryTime: p.deliveryTime,
             deliveryCount: p.deliveryCount,
@@ -89,7 +89,7 @@ function hdtShape(k: MergedKey, want: Record<string, unknown>): Record<string, u
           consumers: g.consumers.map((c) => ({
             name: u(c.name),
             seenTime: c.seenTime,
-            pending: g.pending.filter((p) => p.consumer?.equals(c.name)).map((p) => sid(p.id)),
+            pending: [...g.pending].filter((p) => p.consumer?.equals(c.name)).map((p) => sid(p.id)),
             // Files before STREAM_LISTPACKS_3 have no active time (-1 here); HDT3213 uses seen time like Redis.
             activeTime: c.activeTime >= 0 ? c.activeTime : c.seenTime,
           })),

@@ -69,7 +69,7 @@ describe('stream PEL order', () => {
 
   test('in order (as saved): owners from the consumers PELs', () => {
     const [k] = decode(dump);
-    const pending = k.stream?.meta?.groups[0].pending ?? [];
+    const pending = [...(k.stream?.meta?.groups[0].pending ?? [])];
     assert.deepEqual(
       pending.map((p) => `${p.id.ms}-${p.id.seq}:${p.consumer}`),
       ['1-1:alice', '2-1:alice', '3-1:bob', '4-1:bob'],
@@ -82,7 +82,7 @@ describe('stream PEL order', () => {
     d.copy(d, pelAt + 2 * ENTRY, pelAt, pelAt + ENTRY); // 3-1's slot gets 1-1
     a.copy(d, pelAt); // and 1-1's slot 3-1
     const [k] = decode(d);
-    const pending = k.stream?.meta?.groups[0].pending ?? [];
+    const pending = [...(k.stream?.meta?.groups[0].pending ?? [])];
     assert.deepEqual(
       pending.map((p) => `${p.id.ms}-${p.id.seq}:${p.consumer}`),
       ['3-1:bob', '2-1:alice', '1-1:alice', '4-1:bob'],

@@ -6,14 +6,7 @@
  * and librdb PR #93 (`elementStreamLP`) for the IDMP section (duration, max entries, producers, stats).
  * Entries come out in pieces; the metadata with groups, PELs and consumers rides on the last piece.
  */
-import type {
-  StreamConsumer,
-  StreamEntry,
-  StreamGroup,
-  StreamId,
-  StreamMeta,
-  StreamPendingEntry,
-} from '../../entry.ts';
+import type { StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta } from '../../entry.ts';
 import {
   RDB_TYPE_STREAM_LISTPACKS,
   RDB_TYPE_STREAM_LISTPACKS_2,
@@ -26,6 +19,7 @@ import { type Item, listpackDecode } from '../encodings/listpack.ts';
 import { RdbError } from '../errors.ts';
 import type { Reader } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
+import { PendingList } from './stream-pel.ts';
 
 function bad(msg: string): never {
   throw new RdbError('RDB_ERR_STREAM', `stream integrity check failed: ${msg}`);
@@ -72,12 +66,9 @@ class StreamDecoder implements ValueDecoder {
   private firstLive: StreamId | null = null;
   private groupsLeft = 0;
   private group: StreamGroup | null = null;
-  /**
-   * Lookup of the group's PEL by id for its consumers' PELs, built only when the file lists the PEL out of id
-   * order; Redis saves it in order (a rax walk), so it is found by binary search in `group.pending`, without a
-   * map entry per pending message (PELs of millions are what consumers that never XACK leave behind).
-   */
-  private pelIndex: Map<bigint, StreamPendingEntry> | null = null;
+  private pel = new PendingList();
+  /** The consumer whose PEL is being read (its number in `pel`). */
+  private owner = -1;
   private consumersLeft = 0;
   private consumer: StreamConsumer | null = null;
   private producersLeft = 0;
@@ -235,9 +226,9 @@ class StreamDecoder implements ValueDecoder {
             r.pos = mark;
             return false;
           }
-          this.group = { name, lastId, entriesRead, pending: [], consumers: [] };
+          this.pel = new PendingList();
+          this.group = { name, lastId, entriesRead, pending: this.pel, consumers: [] };
           this.meta?.groups.push(this.group);
-          this.pelIndex = null;
           this.left = pel;
           this.groupsLeft--;
           this.st = ST_GROUP_PEL;
@@ -256,19 +247,7 @@ class StreamDecoder implements ValueDecoder {
             r.pos = mark;
             return false;
           }
-          const pe: StreamPendingEntry = { id: { ms, seq }, deliveryTime, deliveryCount, consumer: null };
-          const pending = this.group?.pending ?? [];
-          const prev = pending[pending.length - 1];
-          if (this.pelIndex === null && prev && !idAfter(ms, seq, prev.id)) {
-            this.pelIndex = new Map();
-            for (const e of pending) this.pelIndex.set((e.id.ms << 64n) | e.id.seq, e);
-          }
-          if (this.pelIndex) {
-            const k = (ms << 64n) | seq;
-            if (this.pelIndex.has(k)) bad('duplicated global PEL entry');
-            this.pelIndex.set(k, pe);
-          }
-          pending.push(pe);
+          if (!this.pel.add(ms, seq, deliveryTime, deliveryCount)) bad('duplicated global PEL entry');
           this.left--;
           break;
         }
@@ -300,6 +279,7 @@ class StreamDecoder implements ValueDecoder {
           }
           this.consumer = { name, seenTime, activeTime };
           this.group?.consumers.push(this.consumer);
+          this.owner = this.pel.consumer(name);
           this.left = pel;
           this.consumersLeft--;
           this.st = ST_CONSUMER_PEL;
@@ -312,12 +292,9 @@ class StreamDecoder implements ValueDecoder {
           }
           if (!r.have(16)) return false;
           const [ms, seq] = r.streamIdRaw();
-          const pe = this.pelIndex
-            ? this.pelIndex.get((ms << 64n) | seq)
-            : findPending(this.group?.pending ?? [], ms, seq);
-          if (pe === undefined) bad('consumer PEL entry not found in the group PEL');
-          if (pe.consumer !== null) bad('PEL entry owned by two consumers');
-          pe.consumer = this.consumer?.name ?? null;
+          const owned = this.pel.own(ms, seq, this.owner);
+          if (owned === 'missing') bad('consumer PEL entry not found in the group PEL');
+          if (owned === 'owned') bad('PEL entry owned by two consumers');
           this.left--;
           break;
         }
@@ -389,23 +366,6 @@ export function createStreamDecoder(rdbType: number): ValueDecoder {
     default:
       throw new RdbError('RDB_ERR_UNKNOWN_TYPE', `not a stream type: ${rdbType}`);
   }
-}
-
-/** (ms, seq) is after `id`. */
-const idAfter = (ms: bigint, seq: bigint, id: StreamId) => ms > id.ms || (ms === id.ms && seq > id.seq);
-
-/** The entry of an id-ordered PEL with this id. */
-function findPending(pel: StreamPendingEntry[], ms: bigint, seq: bigint): StreamPendingEntry | undefined {
-  let lo = 0;
-  let hi = pel.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const id = pel[mid].id;
-    if (id.ms === ms && id.seq === seq) return pel[mid];
-    if (idAfter(ms, seq, id)) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
 }
 
 const cmpId = (a: StreamId, b: StreamId) =>
