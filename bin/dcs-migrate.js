@@ -28,7 +28,9 @@ function sourceKey() {
     }
   };
   walk(SRC);
+  // The dependencies' versions and this file's build options are part of what the bundle is.
   h.update(readFileSync(join(ROOT, 'package.json')));
+  h.update(readFileSync(fileURLToPath(import.meta.url)));
   return h.digest('hex').slice(0, 16);
 }
 
