@@ -7,8 +7,8 @@
  *
  * Big collections are the opposite case: every member decoded is a short-lived Buffer view on the JS heap, and V8
  * lets the old generation grow to several times what is live (about 20 MB) before it collects. A lower heap growing
- * factor (HEAP_GROWING_PERCENT) makes it collect sooner: importing a 3M-member list, hash and zset peaked at 280-317
- * MB RSS by default and 217-220 MB with it, in the same time. It is a process-wide V8 setting, made once by the
+ * factor (HEAP_GROWING_PERCENT) makes it collect sooner: importing a 3M-member list, hash and zset peaked at 286-317
+ * MB RSS by default and 211-227 MB with it, in the same time. It is a process-wide V8 setting, made once by the
  * first guard; the processes that import (CLI, service) want it everywhere.
  */
 import { setFlagsFromString } from 'node:v8';
