@@ -250,8 +250,8 @@ export class KeyRewriter {
       }
       // One XCLAIM per run of pending entries with the same owner, delivery time and count (those one read
       // delivered), up to CLAIM_IDS ids: a PEL of millions becomes thousands of commands, not millions.
+      // batch: XCLAIM key group consumer 0 id…
       let batch: RespArg[] | null = null;
-      let owner: Buffer | null = null;
       let time = 0;
       let count = 0;
       for (const p of g.pending) {
@@ -262,14 +262,13 @@ export class KeyRewriter {
           (batch.length - 5 >= CLAIM_IDS ||
             p.deliveryTime !== time ||
             p.deliveryCount !== count ||
-            !p.consumer.equals(owner as Buffer))
+            !p.consumer.equals(batch[3] as Buffer))
         ) {
           yield claim(batch, time, count);
           batch = null;
         }
         if (batch === null) {
           batch = ['XCLAIM', key, g.name, p.consumer, '0'];
-          owner = p.consumer;
           time = p.deliveryTime;
           count = p.deliveryCount;
         }

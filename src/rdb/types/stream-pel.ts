@@ -84,24 +84,19 @@ export class PendingList implements Iterable<StreamPendingEntry> {
 
   private grow(): void {
     const cap = this.ms.length * 2;
-    const big = (a: BigUint64Array) => {
-      const b = new BigUint64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.ms = big(this.ms);
-    this.seq = big(this.seq);
-    this.time = f64(this.time);
-    this.count = f64(this.count);
-    const owner = new Int32Array(cap);
-    owner.set(this.owner);
-    this.owner = owner;
+    this.ms = grown(this.ms, cap);
+    this.seq = grown(this.seq, cap);
+    this.time = grown(this.time, cap);
+    this.count = grown(this.count, cap);
+    this.owner = grown(this.owner, cap);
   }
+}
+
+/** A copy of `a` with room for `cap` elements. */
+function grown<T extends BigUint64Array | Float64Array | Int32Array>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a as never);
+  return b;
 }
 
 /** Id (ms, seq) comes after (ms2, seq2). */

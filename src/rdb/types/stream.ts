@@ -6,7 +6,7 @@
  * and librdb PR #93 (`elementStreamLP`) for the IDMP section (duration, max entries, producers, stats).
  * Entries come out in pieces; the metadata with groups, PELs and consumers rides on the last piece.
  */
-import type { StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamMeta } from '../../entry.ts';
+import type { StreamEntry, StreamGroup, StreamId, StreamMeta } from '../../entry.ts';
 import {
   RDB_TYPE_STREAM_LISTPACKS,
   RDB_TYPE_STREAM_LISTPACKS_2,
@@ -70,7 +70,6 @@ class StreamDecoder implements ValueDecoder {
   /** The consumer whose PEL is being read (its number in `pel`). */
   private owner = -1;
   private consumersLeft = 0;
-  private consumer: StreamConsumer | null = null;
   private producersLeft = 0;
   private readonly items: Item[] = [];
 
@@ -277,8 +276,7 @@ class StreamDecoder implements ValueDecoder {
             r.pos = mark;
             return false;
           }
-          this.consumer = { name, seenTime, activeTime };
-          this.group?.consumers.push(this.consumer);
+          this.group?.consumers.push({ name, seenTime, activeTime });
           this.owner = this.pel.consumer(name);
           this.left = pel;
           this.consumersLeft--;
