@@ -36,6 +36,12 @@ export interface ConnectionOptions {
 }
 
 /** A group of commands sent back to back (one command, or MULTI … EXEC). */
+/**
+ * Spans of pre-encoded bytes shorter than this are copied into the batch's buffer rather than written as views of
+ * their own (a view and an iovec cost more than copying a few KiB).
+ */
+const SPAN_MIN = 4096;
+
 export interface Op {
   cmds: Argv[];
   /** Sum of commandSize(cmds). */
@@ -325,70 +331,111 @@ export class NodeConnection {
     const ops = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    // Size pass (with injected SELECT/ASKING), then one allocation and one write.
+    // Pre-encoded ops whose bytes are consecutive in one buffer form a span, written as a view of those bytes: a
+    // run of RESTOREs or MSETs goes out without a copy, and leaves no garbage behind. The rest (injected
+    // SELECT/ASKING, argv ops, spans under SPAN_MIN) is copied into one allocation; `parts` are written by
+    // reference. The size pass makes the same choices as the write pass.
     let size = 0;
+    let copyBytes = 0;
     let db = this.db;
     let commands = 0;
-    // One run of back-to-back pre-encoded ops is written as a view of their bytes (no copy).
-    let run: Buffer | null = ops[0].wire;
-    const runStart = ops[0].wireAt;
-    let runEnd = runStart;
+    let spans = 0;
+    let others = 0;
+    let spanBuf: Buffer | null = null;
+    let spanAt = 0;
+    let spanEnd = 0;
     for (const op of ops) {
       let skip = 0;
       if (op.db >= 0 && op.db !== db) {
-        size += commandSize([SELECT, String(op.db)]);
+        const n = commandSize([SELECT, String(op.db)]);
+        copyBytes += n;
+        size += n;
         db = op.db;
         skip++;
       }
       if (op.asking) {
-        size += commandSize([ASKING]);
+        const n = commandSize([ASKING]);
+        copyBytes += n;
+        size += n;
         skip++;
       }
       size += op.bytes;
       commands += op.cmds.length + skip;
       if (skip === 0 && op.cmds.length === 1) this.inflight.push(op);
       else this.inflight.push({ op, skip, injectedError: null, replies: null });
-      if (run !== null) {
-        if (skip === 0 && op.wire === run && op.wireAt === runEnd) runEnd += op.bytes;
-        else run = null;
+      if (skip === 0 && op.wire !== null && op.wire === spanBuf && op.wireAt === spanEnd) {
+        spanEnd += op.bytes;
+        continue;
       }
+      if (spanBuf !== null && spanEnd - spanAt < SPAN_MIN) copyBytes += spanEnd - spanAt;
+      spanBuf = null;
+      if (skip === 0 && op.wire !== null) {
+        spanBuf = op.wire;
+        spanAt = op.wireAt;
+        spanEnd = spanAt + op.bytes;
+        spans++;
+        continue;
+      }
+      others++;
+      if (op.parts === null) copyBytes += op.bytes;
     }
     this.stats.writes++;
     this.stats.commands += commands;
     this.stats.bytes += size;
-    if (run !== null) {
-      if (!socket.write(run.subarray(runStart, runEnd))) this.draining = true;
+    if (spans === 1 && others === 0 && spanBuf !== null) {
+      // The whole batch is one span (the common case), whatever its size.
+      if (!socket.write(spanBuf.subarray(spanAt, spanEnd))) this.draining = true;
       return;
     }
-    // Pieces of ops written by reference go out between copies of the rest, in one corked (writev) write.
-    let partBytes = 0;
-    for (const op of ops) if (op.parts !== null) for (const p of op.parts) partBytes += p.length;
-    const buf = Buffer.allocUnsafe(size - partBytes);
+    if (spanBuf !== null && spanEnd - spanAt < SPAN_MIN) copyBytes += spanEnd - spanAt;
+    const buf = Buffer.allocUnsafe(copyBytes);
     const out: Buffer[] = [];
     let from = 0;
     let off = 0;
     db = this.db;
+    spanBuf = null;
+    const endSpan = (): void => {
+      if (spanBuf === null) return;
+      if (spanEnd - spanAt < SPAN_MIN) off += spanBuf.copy(buf, off, spanAt, spanEnd);
+      else {
+        if (off > from) out.push(buf.subarray(from, off));
+        out.push(spanBuf.subarray(spanAt, spanEnd));
+        from = off;
+      }
+      spanBuf = null;
+    };
     for (const op of ops) {
+      const injected = (op.db >= 0 && op.db !== db) || op.asking;
+      if (!injected && op.wire !== null && op.wire === spanBuf && op.wireAt === spanEnd) {
+        spanEnd += op.bytes;
+        continue;
+      }
+      endSpan();
       if (op.db >= 0 && op.db !== db) {
         off = writeCommand(buf, off, [SELECT, String(op.db)]);
         db = op.db;
       }
       if (op.asking) off = writeCommand(buf, off, [ASKING]);
-      if (op.parts !== null) {
+      if (op.wire !== null) {
+        if (injected) off += op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
+        else {
+          spanBuf = op.wire;
+          spanAt = op.wireAt;
+          spanEnd = spanAt + op.bytes;
+        }
+      } else if (op.parts !== null) {
         if (off > from) out.push(buf.subarray(from, off));
         for (const p of op.parts) out.push(p);
         from = off;
-      } else if (op.wire !== null) {
-        op.wire.copy(buf, off, op.wireAt, op.wireAt + op.bytes);
-        off += op.bytes;
       } else for (const c of op.cmds) off = writeCommand(buf, off, c);
     }
+    endSpan();
+    if (off > from) out.push(buf.subarray(from, off));
     this.db = db;
-    if (out.length === 0) {
-      if (!socket.write(buf)) this.draining = true;
+    if (out.length === 1) {
+      if (!socket.write(out[0])) this.draining = true;
       return;
     }
-    if (off > from) out.push(buf.subarray(from, off));
     socket.cork();
     let ok = true;
     for (const b of out) ok = socket.write(b);

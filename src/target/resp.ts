@@ -204,6 +204,129 @@ export class CommandSlab {
   }
 }
 
+/** Bytes of one key-value pair of an MSET (`$k\r\nkey\r\n$v\r\nvalue\r\n`). */
+export function msetPairSize(keyLen: number, valueLen: number): number {
+  return bulkSize(keyLen) + bulkSize(valueLen);
+}
+
+/** `*<2n+1>\r\n` for up to 9,999,999 arguments, then the command name. */
+const MSET_HEAD_MAX = 1 + 7 + CRLF_LEN + 10;
+const MSET_NAME = Buffer.from('$4\r\nMSET\r\n');
+
+/**
+ * A slab of MsetBuilder and its commands not yet acknowledged: it is written again only once it is full and all of
+ * them were (a lost connection resends the same bytes).
+ */
+class MsetSlab {
+  pending = 0;
+  full = false;
+
+  constructor(
+    readonly buf: Buffer,
+    private readonly free: MsetSlab[],
+  ) {}
+
+  /** One of its commands was acknowledged. */
+  done(): void {
+    if (--this.pending === 0 && this.full) this.free.push(this);
+  }
+}
+
+/**
+ * One MSET at a time, built pair by pair into 1 MiB slabs without knowing its size up front: room for the longest
+ * header is left before the first pair, and `close` writes the header right before the pairs, so the command is
+ * one range of a slab (`buf[at, at + size)`) and its pairs never move. Slabs are reused once every command in
+ * them was acknowledged (`close` returns the hold to give up then), so a long import keeps a few of them.
+ */
+export class MsetBuilder {
+  /** After `close`: the command is `buf[at, at + size)`. */
+  buf: Buffer = Buffer.alloc(0);
+  at = 0;
+  size = 0;
+  /** Pairs in the open MSET, and their bytes. */
+  count = 0;
+  bytes = 0;
+  private slab: MsetSlab | null = null;
+  private off = 0;
+  private pairsAt = 0;
+  private readonly free: MsetSlab[] = [];
+
+  /**
+   * Can the open MSET take a pair of `size` bytes (msetPairSize)? An empty one always can, in another slab when
+   * the current one is full; a non-empty one that cannot must be closed first.
+   */
+  fits(size: number): boolean {
+    const slab = this.slab;
+    if (slab !== null && this.off + size + (this.count > 0 ? 0 : MSET_HEAD_MAX) <= slab.buf.length)
+      return true;
+    if (this.count > 0) return false;
+    if (slab !== null) {
+      slab.full = true;
+      if (slab.pending === 0) this.free.push(slab);
+    }
+    const need = MSET_HEAD_MAX + size;
+    const reuse = this.free.length > 0 && need <= COMMAND_SLAB_BYTES ? this.free.pop() : undefined;
+    const next = reuse ?? new MsetSlab(Buffer.allocUnsafeSlow(Math.max(COMMAND_SLAB_BYTES, need)), this.free);
+    next.full = false;
+    this.slab = next;
+    this.off = 0;
+    return true;
+  }
+
+  /**
+   * Appends a pair (after `fits`): the key copied from `keySrc[keyAt, keyAt+keyLen)`, the value's framing around
+   * `valueLen` bytes the caller writes at the returned offset of `slabBuf`.
+   */
+  pair(keySrc: Buffer, keyAt: number, keyLen: number, valueLen: number): number {
+    const b = this.slabBuf;
+    if (this.count === 0) {
+      this.pairsAt = this.off + MSET_HEAD_MAX;
+      this.off = this.pairsAt;
+    }
+    let o = bulkHead(b, this.off, keyLen);
+    o = copyRange(b, o, keySrc, keyAt, keyLen);
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    o = bulkHead(b, o, valueLen);
+    b[o + valueLen] = 0x0d;
+    b[o + valueLen + 1] = 0x0a;
+    const size = o + valueLen + CRLF_LEN - this.off;
+    this.off += size;
+    this.bytes += size;
+    this.count++;
+    return o;
+  }
+
+  /** The slab the pairs are written into (for the value bytes of `pair`). */
+  get slabBuf(): Buffer {
+    return (this.slab as MsetSlab).buf;
+  }
+
+  /**
+   * Ends the open MSET (at least one pair): its header goes right before its pairs; `buf`/`at`/`size` tell.
+   * Returns the hold whose `done()` says the command was acknowledged (or is no longer needed).
+   */
+  close(): { done(): void } {
+    const slab = this.slab as MsetSlab;
+    const b = slab.buf;
+    const argc = 1 + 2 * this.count;
+    const head = 1 + digits(argc) + CRLF_LEN + MSET_NAME.length;
+    let o = this.pairsAt - head;
+    this.at = o;
+    b[o++] = 0x2a;
+    o = writeInt(b, o, argc);
+    b[o++] = 0x0d;
+    b[o++] = 0x0a;
+    put(b, o, MSET_NAME);
+    this.buf = b;
+    this.size = this.off - this.at;
+    this.count = 0;
+    this.bytes = 0;
+    slab.pending++;
+    return slab;
+  }
+}
+
 function restoreSize(
   keyLen: number,
   ttl: number,
@@ -315,23 +438,38 @@ export function optionValue(idle: number, freq: number): number {
   return freq >= 0 ? freq : idle;
 }
 
+/** A cursor over encoded commands, for the error paths that read them back. */
+class RespWalk {
+  constructor(
+    readonly buf: Buffer,
+    public p: number,
+  ) {}
+
+  /** The number after a type byte (`*` or `$`), the cursor then past its CRLF. */
+  num(): number {
+    const b = this.buf;
+    let p = this.p + 1;
+    let v = 0;
+    for (; p < b.length && b[p] !== 0x0d; p++) v = v * 10 + b[p] - 0x30;
+    this.p = p + 2;
+    return v;
+  }
+
+  /** Past one bulk string. */
+  skipBulk(): void {
+    const len = this.num();
+    this.p += len + 2;
+  }
+}
+
 /** Offset of the command that follows `skip` commands from `at` (error paths only: walks the RESP). */
 export function commandAfter(buf: Buffer, at: number, skip: number): number {
-  let p = at;
-  const num = (): number => {
-    let v = 0;
-    for (p++; p < buf.length && buf[p] !== 0x0d; p++) v = v * 10 + buf[p] - 0x30;
-    p += 2;
-    return v;
-  };
-  for (let c = 0; c < skip && p < buf.length; c++) {
-    const n = num();
-    for (let i = 0; i < n && p < buf.length; i++) {
-      const len = num(); // before reading p: `p += num()` would add to the p of before the call
-      p += len + 2;
-    }
+  const w = new RespWalk(buf, at);
+  for (let c = 0; c < skip && w.p < buf.length; c++) {
+    const n = w.num();
+    for (let i = 0; i < n && w.p < buf.length; i++) w.skipBulk();
   }
-  return p;
+  return w.p;
 }
 
 /** Size of a bulk string of `n` bytes: `$n\r\n…\r\n`. */
@@ -362,14 +500,17 @@ function bulkInt(b: Buffer, o: number, v: number): number {
   return o;
 }
 
-/** The key of a RESTORE encoded at `buf[at]` by CommandSlab.restore (for error messages). */
-export function restoreKeyOf(buf: Buffer, at: number): Buffer | null {
-  let p = at + 4 + RESTORE_HEAD.length;
-  if (p >= buf.length || buf[p] !== 0x24) return null;
-  let len = 0;
-  for (p++; p < buf.length && buf[p] !== 0x0d; p++) len = len * 10 + buf[p] - 0x30;
-  p += 2;
-  return p + len <= buf.length ? buf.subarray(p, p + len) : null;
+/**
+ * The first argument of the command encoded at `buf[at]`: the key of a RESTORE, the first key of an MSET (for error
+ * messages; walks the RESP).
+ */
+export function commandKeyOf(buf: Buffer, at: number): Buffer | null {
+  const w = new RespWalk(buf, at);
+  if (at >= buf.length || buf[at] !== 0x2a || w.num() < 2) return null;
+  w.skipBulk(); // the command's name
+  if (w.p >= buf.length || buf[w.p] !== 0x24) return null;
+  const len = w.num();
+  return w.p + len <= buf.length ? buf.subarray(w.p, w.p + len) : null;
 }
 
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n');

@@ -106,7 +106,7 @@ describe('TargetWriter on a standalone target', () => {
         await assertSameData(src, tgt, { dbs: [0] });
       });
 
-      it(`sends the RESTOREs of a run as few ops, every key acknowledged (${name})`, async () => {
+      it(`sends a run's plain strings as MSETs and its other keys as RESTOREs, in few ops (${name})`, async () => {
         const n = 20_000;
         const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
           ...srcEntries.dump[0],
@@ -116,9 +116,15 @@ describe('TargetWriter on a standalone target', () => {
           expireAt: i % 3 === 0 ? Date.now() + 3_600_000 + i : 0,
           dump: stringDump(Buffer.from(`value-${i}`)),
         }));
+        const withTtl = keys.filter((k) => k.expireAt > 0).length;
+        await tr.config('RESETSTAT');
         const st = await writeAll(packRuns(keys, 4096, layout));
         assert.equal(st.keys, n);
-        assert.equal(st.acked, n);
+        const calls = await commandCalls(tr);
+        // Only the keys with a TTL need RESTORE; the others go as MSETs of hundreds of keys, one reply each.
+        assert.equal(calls.restore, withTtl);
+        assert.ok(calls.mset > 0 && calls.mset <= 100, `mset calls ${calls.mset}`);
+        assert.equal(st.acked, withTtl + calls.mset);
         assert.ok(st.writes < 100, `writes ${st.writes}`);
         const got = await tr.mget(...keys.map((k) => k.key.toString()));
         for (const [i, v] of got.entries()) assert.equal(v, `value-${i}`);
@@ -127,12 +133,13 @@ describe('TargetWriter on a standalone target', () => {
       });
 
       it(`an error reply inside a run fails naming that key; the keys before it are written (${name})`, async () => {
+        // With a TTL, so that they go as RESTOREs (plain strings go as MSETs, whose values carry no checksum).
         const keys: KeyEntry[] = Array.from({ length: 10 }, (_, i) => ({
           ...srcEntries.dump[0],
           key: Buffer.from(`k${i}`),
           type: 'string',
           rdbType: 0,
-          expireAt: 0,
+          expireAt: Date.now() + 3_600_000,
           dump: stringDump(Buffer.from(`v${i}`)),
         }));
         const bad = keys[6].dump as Buffer;
@@ -146,6 +153,95 @@ describe('TargetWriter on a standalone target', () => {
         for (let i = 0; i < 6; i++) assert.equal(await tr.get(`k${i}`), `v${i}`);
       });
     }
+
+    it('plain strings of every encoding go out as MSETs with their exact values', async () => {
+      const sr = new Redis({ host: src.host, port: src.port });
+      const values: [string, Buffer][] = [
+        ['empty', Buffer.alloc(0)],
+        ['int8', Buffer.from('-7')],
+        ['int16', Buffer.from('-30000')],
+        ['int32', Buffer.from('2147483647')],
+        ['int32min', Buffer.from('-2147483648')],
+        ['int64', Buffer.from('4294967296')], // beyond INT32: a raw string in the dump
+        ['leading0', Buffer.from('007')], // not an integer's canonical text: raw
+        ['lzf', Buffer.from('abc'.repeat(200))],
+        ['lzfbig', Buffer.from('0123456789'.repeat(6000))], // 60 KB expanded
+        ['binary', Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 151) & 0xff))],
+        ['huge', Buffer.alloc(100_000, 'z')], // its pair passes an op's bytes: RESTORE
+      ];
+      const keys: KeyEntry[] = [];
+      for (const [k, v] of values) {
+        await sr.set(`enc:${k}`, v);
+        const dump = await sr.dumpBuffer(`enc:${k}`);
+        await sr.del(`enc:${k}`);
+        keys.push({
+          ...srcEntries.dump[0],
+          key: Buffer.from(k),
+          type: 'string',
+          rdbType: 0,
+          expireAt: 0,
+          dump,
+        });
+      }
+      sr.disconnect();
+      // An LRU hint keeps a plain string on RESTORE (MSET cannot carry it).
+      keys.push({ ...keys[1], key: Buffer.from('idle'), idle: 5000 });
+      await tr.config('RESETSTAT');
+      const st = await writeAll(packRuns(keys, 100, RESTORE_RUN_LAYOUT));
+      assert.equal(st.keys, keys.length);
+      const calls = await commandCalls(tr);
+      assert.equal(calls.restore, 2);
+      assert.equal(calls.mset, 1);
+      // Before any read of the key, which resets its idle time.
+      assert.ok(Number(await tr.object('IDLETIME', 'idle')) >= 5000);
+      assert.equal(await tr.get('idle'), '-7');
+      for (const [k, v] of values) assert.deepEqual(await tr.getBuffer(k), v, k);
+      for (const k of ['int8', 'int16', 'int32', 'int32min'])
+        assert.equal(await tr.object('ENCODING', k), 'int', `${k} is int-encoded as a RESTORE would make it`);
+    });
+
+    it('an MSET the target refuses fails the writer naming its first key', async () => {
+      await tr.acl('SETUSER', 'nomset', 'on', '>pw', '~*', '&*', '+@all', '-mset');
+      try {
+        const keys: KeyEntry[] = Array.from({ length: 10 }, (_, i) => ({
+          ...srcEntries.dump[0],
+          key: Buffer.from(`m${i}`),
+          type: 'string',
+          rdbType: 0,
+          expireAt: 0,
+          dump: stringDump(Buffer.from(`v${i}`)),
+        }));
+        await assert.rejects(
+          writeAll(packRuns(keys, 10, RESTORE_RUN_LAYOUT), { username: 'nomset', password: 'pw' }),
+          (err: TargetError) => {
+            assert.equal(err.code, 'TARGET_ERR_NOPERM');
+            assert.equal(err.where.key, 'm0');
+            assert.match(err.message, /^MSET of 10 keys \(the first named\) failed: NOPERM/);
+            return true;
+          },
+        );
+        assert.equal(await tr.dbsize(), 0);
+      } finally {
+        await tr.acl('DELUSER', 'nomset');
+      }
+    });
+
+    it('a plain string whose compressed value is corrupt fails with RDB_ERR_LZF naming the key', async () => {
+      const good = { ...srcEntries.dump[0], type: 'string' as const, rdbType: 0, expireAt: 0 };
+      // LZF of 10 bytes whose first token refers back before the output's start.
+      const body = Buffer.from([0x00, 0xc3, 0x02, 0x0a, 0x20, 0x05, 10, 0]);
+      const bad = Buffer.concat([body, Buffer.alloc(8)]);
+      const keys: KeyEntry[] = [
+        { ...good, key: Buffer.from('ok'), dump: stringDump(Buffer.from('fine')) },
+        { ...good, key: Buffer.from('bad'), dump: bad },
+      ];
+      await assert.rejects(writeAll(packRuns(keys, 10, RESTORE_RUN_LAYOUT)), (err: TargetError) => {
+        assert.equal(err.code, 'RDB_ERR_LZF');
+        assert.equal(err.where.key, 'bad');
+        assert.equal(err.where.db, 0);
+        return true;
+      });
+    });
 
     it('under the skip policy and with a db map, runs take the per-key path', async () => {
       await tr.select(2);
@@ -504,3 +600,11 @@ describe('TargetWriter entry edge cases', () => {
     );
   });
 });
+
+/** Calls per command since the last CONFIG RESETSTAT (INFO commandstats). */
+async function commandCalls(r: Redis): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await r.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    out[m[1]] = Number(m[2]);
+  return new Proxy(out, { get: (o, k) => (typeof k === 'string' ? (o[k] ?? 0) : undefined) });
+}

@@ -10,13 +10,30 @@ import { RdbError } from '../errors.ts';
  */
 export function lzfDecompress(src: Buffer, start: number, end: number, outLen: number): Buffer {
   const out = Buffer.allocUnsafe(outLen);
+  lzfDecompressInto(src, start, end, out, 0, outLen);
+  return out;
+}
+
+/**
+ * Decompress `src[start..end)` into `out[outAt..outAt+outLen)`, which it must fill exactly (the bytes around that
+ * range are never read or written). Throws RDB_ERR_LZF as `lzfDecompress`.
+ */
+export function lzfDecompressInto(
+  src: Buffer,
+  start: number,
+  end: number,
+  out: Buffer,
+  outAt: number,
+  outLen: number,
+): void {
   let ip = start;
-  let op = 0;
+  let op = outAt;
+  const outEnd = outAt + outLen;
   while (ip < end) {
     let ctrl = src[ip++];
     if (ctrl < 32) {
       ctrl++;
-      if (op + ctrl > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overflows the output');
+      if (op + ctrl > outEnd) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overflows the output');
       if (ip + ctrl > end) throw new RdbError('RDB_ERR_LZF', 'LZF literal run overruns the input');
       if (ctrl <= 16) {
         for (let k = 0; k < ctrl; k++) out[op++] = src[ip++];
@@ -35,8 +52,8 @@ export function lzfDecompress(src: Buffer, start: number, end: number, outLen: n
       }
       ref -= src[ip++];
       len += 2;
-      if (op + len > outLen) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overflows the output');
-      if (ref < 0) throw new RdbError('RDB_ERR_LZF', 'LZF back reference before the output start');
+      if (op + len > outEnd) throw new RdbError('RDB_ERR_LZF', 'LZF back reference overflows the output');
+      if (ref < outAt) throw new RdbError('RDB_ERR_LZF', 'LZF back reference before the output start');
       const dist = op - ref;
       if (dist === 1) {
         // Run of one repeated byte (the common case for padding).
@@ -59,9 +76,8 @@ export function lzfDecompress(src: Buffer, start: number, end: number, outLen: n
       }
     }
   }
-  if (op !== outLen)
-    throw new RdbError('RDB_ERR_LZF', `LZF payload expands to ${op} bytes, header says ${outLen}`);
-  return out;
+  if (op !== outEnd)
+    throw new RdbError('RDB_ERR_LZF', `LZF payload expands to ${op - outAt} bytes, header says ${outLen}`);
 }
 
 /** Largest output a `clen`-byte LZF payload can expand to (a 3-byte back reference yields at most 264 bytes). */
