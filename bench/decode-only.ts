@@ -1,12 +1,13 @@
 /**
  * Child of bench/import.ts: decodes one RDB file once, in a process of its own (like the import it is compared
  * with, not in the bench process whose heap holds the dataset generation), and prints {seconds, keys} as JSON.
+ * The file is read as the CLI reads it (sources/file.ts readFileChunks).
  *
  *   node --import tsx bench/decode-only.ts <file.rdb> dumps|data
  */
-import { createReadStream } from 'node:fs';
 import { releaseRun } from '../src/entry.ts';
 import { RdbParser } from '../src/rdb/index.ts';
+import { readFileChunks } from '../src/sources/index.ts';
 
 const [file, mode] = process.argv.slice(2);
 const dumps = mode === 'dumps';
@@ -17,8 +18,8 @@ const parser = new RdbParser({
 });
 const t0 = performance.now();
 let keys = 0;
-for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-  for (const e of parser.write(chunk as Buffer))
+for await (const chunk of readFileChunks(file)) {
+  for (const e of parser.write(chunk))
     if (e.kind === 'key') keys++;
     else if (e.kind === 'dumps') {
       keys += e.count;

@@ -1,9 +1,10 @@
 /**
  * dcs-migrate import <file> --target redis://… [--cluster] [--db-map 0:1,…] [--on-conflict overwrite|skip|fail]
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { importRdb } from '../pipeline/index.ts';
+import { readFileChunks } from '../sources/index.ts';
 import { TargetWriter } from '../target/index.ts';
 import { CliError } from './errors.ts';
 import { fmtBytes, fmtInt, progressLine } from './progress.ts';
@@ -71,7 +72,7 @@ export async function importCommand(
   });
   const bar = progressLine();
   try {
-    const summary = await importRdb(createReadStream(file, { highWaterMark: 1 << 20 }), writer, {
+    const summary = await importRdb(readFileChunks(file), writer, {
       file,
       totalBytes: size,
       restore: !values['no-restore'],

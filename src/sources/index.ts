@@ -5,7 +5,7 @@
 export { ByteReader } from './byte-reader.ts';
 export { type ContainerFormat, type DataFormat, DETECT_BYTES, detectFormat, type Format } from './detect.ts';
 export { SourceError, type SourceErrorCode } from './errors.ts';
-export { FileStore } from './file.ts';
+export { FileStore, readFileChunks } from './file.ts';
 export {
   createS3Client,
   S3_STORE_DEFAULTS,
