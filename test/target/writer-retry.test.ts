@@ -107,15 +107,17 @@ describe('TargetWriter retries after connection loss', () => {
 
   for (const layout of [RESTORE_RUN_LAYOUT, null]) {
     const form = layout ? 'laid out as RESTOREs' : 'key + dump';
-    it(`dump runs lose nothing across kills (ops of many RESTOREs are resent whole; ${form})`, async () => {
+    it(`dump runs lose nothing across kills (ops of many RESTOREs, and MSETs, are resent whole; ${form})`, async () => {
       const n = 60_000;
+      // The first half has TTLs (RESTOREs, laid out or encoded), the second none (MSETs); one run mixes them.
+      const ttl = Date.now() + 3_600_000;
       const keys: KeyEntry[] = Array.from({ length: n }, (_, i) => ({
         kind: 'key',
         db: 0,
         key: Buffer.from(`run:${i}`),
         type: 'string',
         rdbType: 0,
-        expireAt: 0,
+        expireAt: i < n / 2 ? ttl + i : 0,
         idle: -1,
         freq: -1,
         dump: stringDump(Buffer.from(`value-${i}`)),
@@ -136,6 +138,8 @@ describe('TargetWriter retries after connection loss', () => {
         const got = await tr.mget(...names);
         for (const [j, v] of got.entries()) assert.equal(v, `value-${i + j}`);
       }
+      for (const i of [0, 28_671, 29_999]) assert.equal(await tr.pexpiretime(`run:${i}`), ttl + i);
+      for (const i of [30_000, 59_999]) assert.equal(await tr.pttl(`run:${i}`), -1);
     });
   }
 
