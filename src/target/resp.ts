@@ -297,6 +297,14 @@ export class MsetBuilder {
     return o;
   }
 
+  /** Drops the open MSET (its keys were not sent, so none of them is counted written). */
+  discard(): void {
+    if (this.count === 0) return;
+    this.off = this.pairsAt - MSET_HEAD_MAX;
+    this.count = 0;
+    this.bytes = 0;
+  }
+
   /** The slab the pairs are written into (for the value bytes of `pair`). */
   get slabBuf(): Buffer {
     return (this.slab as MsetSlab).buf;

@@ -753,6 +753,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
           try {
             writeStringDump(buf, dumpAt, dumpLen, m.slabBuf, valueAt);
           } catch (err) {
+            m.discard();
             if (!(err instanceof RdbError)) throw err;
             throw new RdbError(err.code, `string value: ${err.message}`, {
               db: run.db,

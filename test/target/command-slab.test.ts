@@ -113,6 +113,23 @@ describe('MsetBuilder', () => {
     assert.equal(slabs.size, 1, 'each MSET was acknowledged at once: the one slab is reused');
   });
 
+  test('a discarded MSET leaves nothing behind: the next one is whole and takes its place', () => {
+    const m = new MsetBuilder();
+    const add = (k: string, v: string) => {
+      m.fits(msetPairSize(k.length, v.length));
+      m.slabBuf.write(v, m.pair(Buffer.from(k), 0, k.length, v.length), 'latin1');
+    };
+    add('a', 'first');
+    add('b', 'second');
+    m.discard();
+    assert.equal(m.count, 0);
+    add('c', 'third');
+    m.close();
+    assert.ok(m.buf.subarray(m.at, m.at + m.size).equals(encodeCommand(['MSET', 'c', 'third'])));
+    // From the slab's start: the room left for the longest header (20 bytes), then its one pair.
+    assert.equal(m.at + m.size, 20 + msetPairSize(1, 5), 'it took the place of the discarded one');
+  });
+
   test('a full slab is reused only once every MSET in it was acknowledged', () => {
     const m = new MsetBuilder();
     const value = Buffer.alloc(60_000, 'v');
