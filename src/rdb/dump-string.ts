@@ -7,11 +7,13 @@
 import { RDB_TYPE_STRING } from './constants.ts';
 import { lzfDecompressInto } from './encodings/lzf.ts';
 import {
+  decimalLength,
   parseStringHeader,
   readEncodedInt,
   STR_INT,
   STR_LZF,
   type StringHeader,
+  writeDecimal,
 } from './encodings/string.ts';
 
 /** Bytes of a DUMP payload after the encoded value: RDB version (2) and CRC-64 (8). */
@@ -59,24 +61,4 @@ export function writeStringDump(dump: Buffer, at: number, len: number, out: Buff
   if (n < 64) for (let i = 0; i < n; i++) out[outAt + i] = dump[start + i];
   else dump.copy(out, outAt, start, start + n);
   return outAt + n;
-}
-
-/** Characters of a 32-bit integer in decimal (Redis ll2string). */
-function decimalLength(v: number): number {
-  let n = v < 0 ? 2 : 1;
-  for (let t = Math.abs(v); t >= 10; t = Math.floor(t / 10)) n++;
-  return n;
-}
-
-function writeDecimal(out: Buffer, o: number, v: number): number {
-  if (v < 0) out[o++] = 0x2d;
-  let t = Math.abs(v);
-  const end = o + decimalLength(t);
-  let q = end;
-  do {
-    const d = Math.floor(t / 10);
-    out[--q] = 0x30 + (t - d * 10);
-    t = d;
-  } while (q > o);
-  return end;
 }

@@ -81,19 +81,30 @@ export function decimal(v: number): Buffer {
     out[0] = DIGITS[v];
     return out;
   }
-  const neg = v < 0;
-  let n = neg ? -v : v;
-  let len = neg ? 1 : 0;
-  for (let t = n; t >= 1; t = Math.floor(t / 10)) len++;
-  const out = Buffer.allocUnsafe(len);
-  let i = len;
-  while (n >= 1) {
+  const out = Buffer.allocUnsafe(decimalLength(v));
+  writeDecimal(out, 0, v);
+  return out;
+}
+
+/** Bytes of a safe integer's decimal text (its sign included). */
+export function decimalLength(v: number): number {
+  let len = v < 0 ? 2 : 1;
+  for (let t = Math.abs(v); t >= 10; t = Math.floor(t / 10)) len++;
+  return len;
+}
+
+/** Writes a safe integer's decimal text at `out[o]`; returns the offset after it. */
+export function writeDecimal(out: Buffer, o: number, v: number): number {
+  const end = o + decimalLength(v);
+  if (v < 0) out[o++] = 45;
+  let n = Math.abs(v);
+  let i = end;
+  do {
     const q = Math.floor(n / 10);
     out[--i] = 48 + (n - q * 10);
     n = q;
-  }
-  if (neg) out[0] = 45;
-  return out;
+  } while (i > o);
+  return end;
 }
 
 /** Decimal text of any 64-bit integer (values beyond 2^53 are rare: intset/ziplist/listpack int64). */
