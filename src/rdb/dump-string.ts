@@ -5,6 +5,7 @@
  * redis/src/rdb.c `rdbGenericLoadStringObject()` loads them.
  */
 import { RDB_TYPE_STRING } from './constants.ts';
+import { Crc64 } from './crc64.ts';
 import { lzfDecompressInto } from './encodings/lzf.ts';
 import {
   decimalLength,
@@ -61,4 +62,26 @@ export function writeStringDump(dump: Buffer, at: number, len: number, out: Buff
   if (n < 64) for (let i = 0; i < n; i++) out[outAt + i] = dump[start + i];
   else dump.copy(out, outAt, start, start + n);
   return outAt + n;
+}
+
+/**
+ * A DUMP payload of the string `value` as RDB version `rdbVersion` writes it (length-prefixed raw bytes), for a
+ * target that takes RESTORE but refuses the MSET a value was meant for.
+ */
+export function stringDumpOf(value: Buffer, rdbVersion: number): Buffer {
+  const n = value.length;
+  const lenBytes = n < 1 << 6 ? 1 : n < 1 << 14 ? 2 : 5;
+  const out = Buffer.allocUnsafe(1 + lenBytes + n + FOOTER);
+  out[0] = RDB_TYPE_STRING;
+  if (lenBytes === 1) out[1] = n;
+  else if (lenBytes === 2) out.writeUInt16BE(0x4000 | n, 1);
+  else {
+    out[1] = 0x80;
+    out.writeUInt32BE(n, 2);
+  }
+  value.copy(out, 1 + lenBytes);
+  const end = 1 + lenBytes + n;
+  out.writeUInt16LE(rdbVersion, end);
+  new Crc64().update(out, 0, end + 2).writeLE(out, end + 2);
+  return out;
 }

@@ -470,6 +470,22 @@ class RespWalk {
   }
 }
 
+/** The key-value pairs of the MSET encoded at `buf[at]`, as views (a target that refuses MSET gets them again). */
+export function msetPairsOf(buf: Buffer, at: number): [Buffer, Buffer][] {
+  const w = new RespWalk(buf, at);
+  const argc = w.num();
+  w.skipBulk(); // MSET
+  const bulk = (): Buffer => {
+    const len = w.num();
+    const b = buf.subarray(w.p, w.p + len);
+    w.p += len + 2;
+    return b;
+  };
+  const out: [Buffer, Buffer][] = [];
+  for (let i = 1; i + 1 < argc; i += 2) out.push([bulk(), bulk()]);
+  return out;
+}
+
 /** Offset of the command that follows `skip` commands from `at` (error paths only: walks the RESP). */
 export function commandAfter(buf: Buffer, at: number, skip: number): number {
   const w = new RespWalk(buf, at);

@@ -36,7 +36,7 @@ import {
   type ValueType,
 } from '../entry.ts';
 import { printableKey } from '../errors.ts';
-import { RdbError, stringDumpLength, writeStringDump } from '../rdb/index.ts';
+import { RdbError, stringDumpLength, stringDumpOf, writeStringDump } from '../rdb/index.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
@@ -47,8 +47,10 @@ import {
   commandAfter,
   commandKeyOf,
   commandSize,
+  encodeCommands,
   MsetBuilder,
   msetPairSize,
+  msetPairsOf,
   optionValue,
   RESTORE_RUN_LAYOUT,
   RespError,
@@ -407,6 +409,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private readonly wire = new CommandSlab();
   /** Plain strings of runs, as MSETs (see writeRun). */
   private readonly mset = new MsetBuilder();
+  /** The target refused an MSET: runs send RESTOREs only. */
+  private msetRefused = false;
   private commandTable: Map<string, KeySpec> | null = null;
 
   private constructor(
@@ -738,7 +742,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
       const dumpAt = meta[o + RUN_DUMP_AT];
       const dumpLen = meta[o + RUN_DUMP_LEN];
       const expireAt = run.expires[i];
-      if (expireAt === 0 && buf[dumpAt] === 0 && meta[o + RUN_IDLE] < 0 && meta[o + RUN_FREQ] < 0) {
+      if (
+        expireAt === 0 &&
+        buf[dumpAt] === 0 &&
+        meta[o + RUN_IDLE] < 0 &&
+        meta[o + RUN_FREQ] < 0 &&
+        !this.msetRefused
+      ) {
         const valueLen = stringDumpLength(buf, dumpAt, dumpLen);
         const keyLen = meta[o + RUN_KEY_LEN];
         const size = valueLen < 0 ? RUN_OP_BYTES + 1 : msetPairSize(keyLen, valueLen);
@@ -820,6 +830,40 @@ export class TargetWriter implements Statusable<WriterStatus> {
       if (p) await p;
     }
     if (!asEntries) hold?.done();
+  }
+
+  /**
+   * A target that refuses MSET (an ACL without it, rename-command) may still take RESTORE: the MSET's keys are sent
+   * again as RESTOREs of string dumps made from its pairs, and runs use no MSET from now on. (Other MSETs already
+   * sent come back the same way; the keys are independent, so their order does not matter.)
+   */
+  private msetAsRestores(op: WOp): undefined {
+    this.msetRefused = true;
+    this.release(op);
+    const ver = this.capabilities.rdbVersion;
+    const cmds: Argv[] = msetPairsOf(op.wire as Buffer, op.wireAt).map(([key, value]) => [
+      'RESTORE',
+      key,
+      '0',
+      stringDumpOf(value, ver),
+      'REPLACE',
+    ]);
+    const wire = encodeCommands(cmds);
+    op.hold?.done();
+    op.hold = null;
+    const next = new WriterOp(
+      this.handler,
+      cmds.map(() => RESTORE_ARGV),
+      wire.length,
+      op.db,
+      op.slot,
+      null,
+      'restore',
+    );
+    next.wire = wire;
+    this.reserve(next);
+    this.route(next);
+    return undefined;
   }
 
   /** The open MSET (see writeRun) as one op; its reply acknowledges all its keys. */
@@ -1330,6 +1374,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     }
     const err = firstError(op, replies);
     if (err) {
+      if (op.kind === 'mset' && refusesCommand(err)) return this.msetAsRestores(op);
       if (op.kind === 'restore' && replies.length > 1) op.failedCmd = replies.indexOf(err);
       const handled = this.onError(op, err, conn);
       if (handled !== null) return handled;
@@ -1572,6 +1617,14 @@ function replyError(
           ? 'TARGET_ERR_NOPERM'
           : 'TARGET_ERR_REPLY';
   return new TargetError(code, `${what} failed: ${err.message}`, { ...where, reply: err.code });
+}
+
+/** An error meaning the target will not run this command at all (ACL, rename-command), whatever its arguments. */
+function refusesCommand(err: RespError): boolean {
+  return (
+    (err.code === 'NOPERM' && /\bcommand\b/i.test(err.message)) ||
+    (err.code === 'ERR' && /^ERR unknown command/i.test(err.message))
+  );
 }
 
 function commandName(op: WOp): string {
