@@ -468,6 +468,14 @@ class RespWalk {
     const len = this.num();
     this.p += len + 2;
   }
+
+  /** One bulk string as a view, the cursor past it; null when the buffer ends inside it. */
+  bulk(): Buffer | null {
+    const len = this.num();
+    const at = this.p;
+    this.p += len + 2;
+    return at + len <= this.buf.length ? this.buf.subarray(at, at + len) : null;
+  }
 }
 
 /** The key-value pairs of the MSET encoded at `buf[at]`, as views (a target that refuses MSET gets them again). */
@@ -475,14 +483,8 @@ export function msetPairsOf(buf: Buffer, at: number): [Buffer, Buffer][] {
   const w = new RespWalk(buf, at);
   const argc = w.num();
   w.skipBulk(); // MSET
-  const bulk = (): Buffer => {
-    const len = w.num();
-    const b = buf.subarray(w.p, w.p + len);
-    w.p += len + 2;
-    return b;
-  };
   const out: [Buffer, Buffer][] = [];
-  for (let i = 1; i + 1 < argc; i += 2) out.push([bulk(), bulk()]);
+  for (let i = 1; i + 1 < argc; i += 2) out.push([w.bulk() as Buffer, w.bulk() as Buffer]);
   return out;
 }
 
@@ -532,9 +534,7 @@ export function commandKeyOf(buf: Buffer, at: number): Buffer | null {
   const w = new RespWalk(buf, at);
   if (at >= buf.length || buf[at] !== 0x2a || w.num() < 2) return null;
   w.skipBulk(); // the command's name
-  if (w.p >= buf.length || buf[w.p] !== 0x24) return null;
-  const len = w.num();
-  return w.p + len <= buf.length ? buf.subarray(w.p, w.p + len) : null;
+  return w.p < buf.length && buf[w.p] === 0x24 ? w.bulk() : null;
 }
 
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n');

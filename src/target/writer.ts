@@ -757,7 +757,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
             const p = this.dispatchMset(db);
             if (p) await p;
           }
-          m.fits(size);
+          m.fits(size); // after a dispatch: an empty MSET, in a slab with room for the pair
           const keyAt = meta[o + RUN_KEY_AT];
           const valueAt = m.pair(buf, keyAt, keyLen, valueLen);
           try {
