@@ -8,6 +8,8 @@
 //     a run piece), taken from a window of the input straight into finished pieces of a dump run (key + DUMP
 //     payload, or the whole RESTORE command), CRC sealed, with their run metadata.
 //   - Element skipping (`skip`) through big collections whose dumps are captured by the parser.
+//   - Deep checks (`check`) of the ziplists, listpacks and intsets of dumps the lane does not take (big lists'
+//     nodes, LZF expanded here): a target restores them as they are, so they are checked as deeply as decoded ones.
 //
 // The lane is an accelerator, never a judge: at anything it does not take whole (an opcode other than
 // EXPIRETIME_MS, IDLE or FREQ, a type it was not given, a key or value cut by the window end, an encoding it does
@@ -462,6 +464,7 @@ function ziplist(zl: u32, n: u32): bool {
   let prevStart: u32 = 0;
   let c: u32 = 0;
   while (p < last) {
+    if (load<u8>(p) == 0xff) return false; // an end marker before the end (ziplist.c stops there)
     let prevlen: u32;
     let q: u32;
     if (load<u8>(p) < 254) {
@@ -514,13 +517,24 @@ function ziplist(zl: u32, n: u32): bool {
   return true;
 }
 
-/** Intset header (intset.c intsetValidateIntegrity, shallow as the dump path): encoding, size, not empty. */
+/**
+ * Intset integrity, deep (intset.c intsetValidateIntegrity, as encodings/intset.ts): encoding, size, not empty,
+ * members strictly ascending.
+ */
 function intset(is: u32, n: u32): bool {
   if (n < 8) return false;
   const enc = load<u32>(is);
   if (enc != 2 && enc != 4 && enc != 8) return false;
   const c = load<u32>(is + 4);
   if (c == 0 || <u64>c * enc + 8 != <u64>n) return false;
+  const end = is + n;
+  if (enc == 2) {
+    for (let p = is + 10; p < end; p += 2) if (load<i16>(p) <= load<i16>(p - 2)) return false;
+  } else if (enc == 4) {
+    for (let p = is + 12; p < end; p += 4) if (load<i32>(p) <= load<i32>(p - 4)) return false;
+  } else {
+    for (let p = is + 16; p < end; p += 8) if (load<i64>(p) <= load<i64>(p - 8)) return false;
+  }
   count = c;
   return true;
 }
@@ -853,6 +867,31 @@ export function lane(
   store<u32>(RESULT + R_EXPIRED * 4, expired);
   store<u32>(RESULT + R_EMPTY * 4, empty);
   return p;
+}
+
+// Blob kinds of `check`.
+const CHECK_ZIPLIST: u32 = 0;
+const CHECK_LISTPACK: u32 = 1;
+const CHECK_INTSET: u32 = 2;
+
+/**
+ * Deep integrity check of the blob of `n` bytes copied to DATA (ziplist, listpack or intset, by `kind`; LZF that
+ * expands to `raw` bytes when `raw` is not 0), for the parser's dump path beyond the lane: its element count, or
+ * -1 when it fails or does not fit SCRATCH expanded (the parser then checks it itself and names the failure).
+ */
+export function check(kind: u32, n: u32, raw: u32): i32 {
+  let at = DATA;
+  let len = n;
+  if (raw > 0) {
+    if (raw > SCRATCH_CAP || !lzf(DATA, DATA + n, SCRATCH, raw)) return -1;
+    at = SCRATCH;
+    len = raw;
+  }
+  let ok = false;
+  if (kind == CHECK_ZIPLIST) ok = ziplist(at, len);
+  else if (kind == CHECK_LISTPACK) ok = listpack(at, len);
+  else if (kind == CHECK_INTSET) ok = intset(at, len);
+  return ok ? <i32>count : -1;
 }
 
 /**

@@ -56,6 +56,26 @@ export interface Kernel {
   ): number;
   skip(at: number, end: number, max: number, shape: number, maxItem: number): number;
   shift(n: number): void;
+  /** Deep check of a CHECK_* blob of `n` bytes at DATA (LZF expanding to `raw` when not 0): its count, or -1. */
+  check(kind: number, n: number, raw: number): number;
+}
+
+/** Blob kinds of `check` (wasm/kernel.ts CHECK_*). */
+export const CHECK_ZIPLIST = 0;
+export const CHECK_LISTPACK = 1;
+export const CHECK_INTSET = 2;
+
+/**
+ * The element count of a ziplist, listpack or intset (CHECK_*) when the kernel's deep check passes; -1 when it
+ * fails, there is no kernel, or the blob does not fit: the caller then checks in JavaScript (and names the
+ * failure). `bytes` are LZF that expand to `raw` bytes when `raw` is not 0. The JavaScript checks accept nothing
+ * the kernel rejects, and the other way round.
+ */
+export function kernelCount(kind: number, bytes: Uint8Array, raw = 0): number {
+  const k = kernel;
+  if (k === null || bytes.length > k.DATA_CAP) return -1;
+  k.mem.set(bytes, k.DATA);
+  return k.check(kind, bytes.length, raw);
 }
 
 /** Lane results, u32 index from RESULT (wasm/kernel.ts R_*). */
@@ -94,6 +114,7 @@ function load(): Kernel | null {
     lane: x.lane as Kernel['lane'],
     skip: x.skip as Kernel['skip'],
     shift: x.shift as Kernel['shift'],
+    check: x.check as Kernel['check'],
   };
 }
 

@@ -20,7 +20,7 @@ import {
   type StringHeader,
 } from './encodings/string.ts';
 import { RdbError } from './errors.ts';
-import { type Kernel, kernel, R_KEYS } from './kernel.ts';
+import { type Kernel, kernel, kernelCount, R_KEYS } from './kernel.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -238,6 +238,32 @@ export class Reader {
     if (h.kind === STR_INT) return decimal(readEncodedInt(this.buf, start, h.payloadSize));
     if (h.kind === STR_LZF) return lzfDecompress(this.buf, start, end, h.rawLen);
     return this.buf.subarray(start, end);
+  }
+
+  /**
+   * The next string, a ziplist, listpack or intset (kernel CHECK_*), as its element count once `count` has checked
+   * it deeply (it throws on a corrupt blob); null when more bytes are needed. One compressed with LZF is expanded
+   * and checked inside the kernel when it fits there: dumps of big compressed lists cost no expansion in JavaScript.
+   */
+  blobCount(kind: number, count: (blob: Buffer) => number): number | null {
+    const h = this.peekStringHeader();
+    if (h === null) return null;
+    if (h.kind === STR_LZF) {
+      this.checkItem(h);
+      const start = this.pos + h.headerSize;
+      const end = start + h.payloadSize;
+      if (end > this.buf.length) {
+        this.needEnd = end;
+        return null;
+      }
+      const n = kernelCount(kind, this.buf.subarray(start, end), h.rawLen);
+      if (n >= 0) {
+        this.pos = end;
+        return n;
+      }
+    }
+    const blob = this.string();
+    return blob === null ? null : count(blob);
   }
 
   /** Skip a whole string without materializing it (no decompression); false when more bytes are needed. */

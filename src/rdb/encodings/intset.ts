@@ -4,6 +4,7 @@
  */
 import { INTSET_ENC_INT16, INTSET_ENC_INT32, INTSET_ENC_INT64 } from '../constants.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_INTSET, kernelCount } from '../kernel.ts';
 import type { Item } from './listpack.ts';
 import { decimalBig } from './string.ts';
 
@@ -22,30 +23,39 @@ function checkHeader(is: Buffer): number {
   return count;
 }
 
-/** Decode every member into `out` (numbers, or decimal bytes beyond 2^53); returns the member count. */
-export function intsetDecode(is: Buffer, out: Item[]): number {
+/**
+ * Decode every member into `out` (numbers, or decimal bytes beyond 2^53), or with `out` null only check them;
+ * returns the member count.
+ */
+export function intsetDecode(is: Buffer, out: Item[] | null): number {
   const count = checkHeader(is);
   const enc = is.readUInt32LE(0);
   let prev = Number.NEGATIVE_INFINITY;
-  let prevBig: bigint | null = null;
+  // 64-bit members compare as (signed high half, unsigned low half): no BigInt per member.
+  let prevHi = Number.NEGATIVE_INFINITY;
+  let prevLo = 0;
   for (let i = 0, p = 8; i < count; i++, p += enc) {
     if (enc === INTSET_ENC_INT16 || enc === INTSET_ENC_INT32) {
       const v = enc === INTSET_ENC_INT16 ? is.readInt16LE(p) : is.readInt32LE(p);
       if (v <= prev) bad('members not strictly ascending');
       prev = v;
-      out.push(v);
+      out?.push(v);
     } else {
-      const big = is.readBigInt64LE(p);
-      if (prevBig !== null && big <= prevBig) bad('members not strictly ascending');
-      prevBig = big;
       const hi = is.readInt32LE(p + 4);
-      if (hi >= -0x200000 && hi < 0x200000) out.push(hi * 0x100000000 + is.readUInt32LE(p));
-      else out.push(decimalBig(big));
+      const lo = is.readUInt32LE(p);
+      if (hi < prevHi || (hi === prevHi && lo <= prevLo)) bad('members not strictly ascending');
+      prevHi = hi;
+      prevLo = lo;
+      if (out === null) continue;
+      if (hi >= -0x200000 && hi < 0x200000) out.push(hi * 0x100000000 + lo);
+      else out.push(decimalBig(is.readBigInt64LE(p)));
     }
   }
   return count;
 }
 
+/** Member count of an intset, checked as deeply as when decoding. */
 export function intsetCount(is: Buffer): number {
-  return checkHeader(is);
+  const n = kernelCount(CHECK_INTSET, is);
+  return n >= 0 ? n : intsetDecode(is, null);
 }

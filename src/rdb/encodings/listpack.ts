@@ -20,6 +20,7 @@ import {
   LP_HDR_SIZE,
 } from '../constants.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_LISTPACK, kernelCount } from '../kernel.ts';
 import { hexByte } from './length.ts';
 import { decimalBig } from './string.ts';
 
@@ -43,8 +44,11 @@ function backlenSize(l: number): number {
   return l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
 }
 
-/** Decode every element of `lp` into `out`; returns the number of elements. */
-export function listpackDecode(lp: Buffer, out: Item[]): number {
+/**
+ * Decode every element of `lp` into `out` (or, with `out` null, only check them: the same deep checks, for values
+ * that go to a target as DUMP payloads); returns the number of elements.
+ */
+export function listpackDecode(lp: Buffer, out: Item[] | null): number {
   const numele = checkHeader(lp);
   const last = lp.length - 1; // index of LP_EOF
   let p = LP_HDR_SIZE;
@@ -53,49 +57,52 @@ export function listpackDecode(lp: Buffer, out: Item[]): number {
     const b = lp[p];
     let entryLen: number; // encoding + data, without back-length
     if ((b & 0x80) === 0) {
-      out.push(b & 0x7f);
+      out?.push(b & 0x7f);
       entryLen = 1;
     } else if ((b & LP_ENCODING_6BIT_STR_MASK) === LP_ENCODING_6BIT_STR) {
       const len = b & 0x3f;
       entryLen = 1 + len;
       if (p + entryLen > last) bad('entry outside the blob');
-      out.push(lp.subarray(p + 1, p + entryLen));
+      out?.push(lp.subarray(p + 1, p + entryLen));
     } else if ((b & LP_ENCODING_13BIT_INT_MASK) === LP_ENCODING_13BIT_INT) {
       if (p + 2 > last) bad('entry outside the blob');
-      let v = ((b & 0x1f) << 8) | lp[p + 1];
-      if (v >= 1 << 12) v -= 1 << 13;
-      out.push(v);
+      if (out !== null) {
+        const v = ((b & 0x1f) << 8) | lp[p + 1];
+        out.push(v >= 1 << 12 ? v - (1 << 13) : v);
+      }
       entryLen = 2;
     } else if ((b & LP_ENCODING_12BIT_STR_MASK) === LP_ENCODING_12BIT_STR) {
       if (p + 2 > last) bad('entry outside the blob');
       const len = ((b & 0x0f) << 8) | lp[p + 1];
       entryLen = 2 + len;
       if (p + entryLen > last) bad('entry outside the blob');
-      out.push(lp.subarray(p + 2, p + entryLen));
+      out?.push(lp.subarray(p + 2, p + entryLen));
     } else if (b === LP_ENCODING_16BIT_INT) {
       if (p + 3 > last) bad('entry outside the blob');
-      out.push(lp.readInt16LE(p + 1));
+      out?.push(lp.readInt16LE(p + 1));
       entryLen = 3;
     } else if (b === LP_ENCODING_24BIT_INT) {
       if (p + 4 > last) bad('entry outside the blob');
-      out.push(lp.readIntLE(p + 1, 3));
+      out?.push(lp.readIntLE(p + 1, 3));
       entryLen = 4;
     } else if (b === LP_ENCODING_32BIT_INT) {
       if (p + 5 > last) bad('entry outside the blob');
-      out.push(lp.readInt32LE(p + 1));
+      out?.push(lp.readInt32LE(p + 1));
       entryLen = 5;
     } else if (b === LP_ENCODING_64BIT_INT) {
       if (p + 9 > last) bad('entry outside the blob');
-      const hi = lp.readInt32LE(p + 5);
-      if (hi >= -0x200000 && hi < 0x200000) out.push(hi * 0x100000000 + lp.readUInt32LE(p + 1));
-      else out.push(decimalBig(lp.readBigInt64LE(p + 1)));
+      if (out !== null) {
+        const hi = lp.readInt32LE(p + 5);
+        if (hi >= -0x200000 && hi < 0x200000) out.push(hi * 0x100000000 + lp.readUInt32LE(p + 1));
+        else out.push(decimalBig(lp.readBigInt64LE(p + 1)));
+      }
       entryLen = 9;
     } else if (b === LP_ENCODING_32BIT_STR) {
       if (p + 5 > last) bad('entry outside the blob');
       const len = lp.readUInt32LE(p + 1);
       entryLen = 5 + len;
       if (p + entryLen > last) bad('entry outside the blob');
-      out.push(lp.subarray(p + 5, p + entryLen));
+      out?.push(lp.subarray(p + 5, p + entryLen));
     } else {
       bad(`invalid entry encoding 0x${hexByte(b)}`);
     }
@@ -108,13 +115,15 @@ export function listpackDecode(lp: Buffer, out: Item[]): number {
     } else {
       let val = 0;
       let shift = 0;
-      for (let q = next - 1; ; q--) {
+      let q = next - 1;
+      for (; ; q--) {
         val += (lp[q] & 127) * 2 ** shift;
         if (!(lp[q] & 128)) break;
         shift += 7;
         if (shift > 28) bad('back-length too long');
       }
-      if (val !== entryLen) bad('back-length mismatch');
+      // It must take exactly its bytes (as the kernel checks).
+      if (val !== entryLen || q !== p + entryLen) bad('back-length mismatch');
     }
     p = next;
     count++;
@@ -124,9 +133,8 @@ export function listpackDecode(lp: Buffer, out: Item[]): number {
   return count;
 }
 
-/** Element count of a listpack from its header (decoding only when the header says "unknown"). */
+/** Element count of a listpack, every entry checked as deeply as when decoding. */
 export function listpackCount(lp: Buffer): number {
-  const numele = checkHeader(lp);
-  if (numele !== LP_HDR_NUMELE_UNKNOWN) return numele;
-  return listpackDecode(lp, []);
+  const n = kernelCount(CHECK_LISTPACK, lp);
+  return n >= 0 ? n : listpackDecode(lp, null);
 }

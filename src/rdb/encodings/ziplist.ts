@@ -21,6 +21,7 @@ import {
   ZIPLIST_HEADER_SIZE,
 } from '../constants.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_ZIPLIST, kernelCount } from '../kernel.ts';
 import { hexByte } from './length.ts';
 import type { Item } from './listpack.ts';
 import { decimalBig } from './string.ts';
@@ -37,8 +38,11 @@ function checkHeader(zl: Buffer): number {
   return zl.readUInt16LE(8);
 }
 
-/** Decode every entry of `zl` into `out`; returns the number of entries. */
-export function ziplistDecode(zl: Buffer, out: Item[]): number {
+/**
+ * Decode every entry of `zl` into `out` (or, with `out` null, only check them: the same deep checks, for values
+ * that go to a target as DUMP payloads); returns the number of entries.
+ */
+export function ziplistDecode(zl: Buffer, out: Item[] | null): number {
   const headerCount = checkHeader(zl);
   const last = zl.length - 1; // index of ZIP_END
   let p = ZIPLIST_HEADER_SIZE;
@@ -80,7 +84,7 @@ export function ziplistDecode(zl: Buffer, out: Item[]): number {
         bad(`invalid string encoding 0x${hexByte(enc)}`);
       }
       if (dataStart + len > last) bad('entry outside the blob');
-      out.push(zl.subarray(dataStart, dataStart + len));
+      out?.push(zl.subarray(dataStart, dataStart + len));
     } else {
       dataStart = q + 1;
       if (enc === ZIP_INT_8B) len = 1;
@@ -91,7 +95,9 @@ export function ziplistDecode(zl: Buffer, out: Item[]): number {
       else if (enc >= ZIP_INT_IMM_MIN && enc <= ZIP_INT_IMM_MAX) len = 0;
       else bad(`invalid entry encoding 0x${hexByte(enc)}`);
       if (dataStart + len > last) bad('entry outside the blob');
-      if (len === 0) out.push((enc & ZIP_INT_IMM_MASK) - 1);
+      if (out === null) {
+        // checked only
+      } else if (len === 0) out.push((enc & ZIP_INT_IMM_MASK) - 1);
       else if (len === 1) out.push(zl.readInt8(dataStart));
       else if (len === 2) out.push(zl.readInt16LE(dataStart));
       else if (len === 3) out.push(zl.readIntLE(dataStart, 3));
@@ -113,8 +119,8 @@ export function ziplistDecode(zl: Buffer, out: Item[]): number {
   return count;
 }
 
-/** Entry count of a ziplist from its header (decoding only when the header count is saturated). */
+/** Entry count of a ziplist, every entry checked as deeply as when decoding. */
 export function ziplistCount(zl: Buffer): number {
-  const n = checkHeader(zl);
-  return n !== 0xffff ? n : ziplistDecode(zl, []);
+  const n = kernelCount(CHECK_ZIPLIST, zl);
+  return n >= 0 ? n : ziplistDecode(zl, null);
 }

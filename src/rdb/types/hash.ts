@@ -37,6 +37,13 @@ const K_LP_EX_PRE_GA = 6; // listpack triples
 const K_LP_EX = 7; // minExpire; listpack triples
 const K_VALKEY_HASH_2 = 8; // field, value, i64 expiry
 
+function partialTuple(kind: number): never {
+  throw new RdbError(
+    kind === K_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
+    'hash with a partial field tuple',
+  );
+}
+
 class HashDecoder implements ValueDecoder {
   count = 0;
   private left = -1;
@@ -102,7 +109,10 @@ class HashDecoder implements ValueDecoder {
       if (blob === null) return false;
       if (sink.skip && !sink.dropExpiredFields) {
         if (k === K_ZIPMAP) this.count = zipmapDecode(blob, []);
-        else this.count = k === K_ZIPLIST ? ziplistCount(blob) : listpackCount(blob);
+        else {
+          this.count = k === K_ZIPLIST ? ziplistCount(blob) : listpackCount(blob);
+          if (this.count % (k === K_LP_EX_PRE_GA || k === K_LP_EX ? 3 : 2) !== 0) partialTuple(k);
+        }
       } else if (k === K_ZIPMAP) {
         const out: Buffer[] = [];
         const n = zipmapDecode(blob, out);
@@ -111,12 +121,7 @@ class HashDecoder implements ValueDecoder {
         const items: Item[] = [];
         const n = k === K_ZIPLIST ? ziplistDecode(blob, items) : listpackDecode(blob, items);
         const tuple = k === K_LP_EX_PRE_GA || k === K_LP_EX ? 3 : 2;
-        if (n % tuple !== 0) {
-          throw new RdbError(
-            k === K_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
-            'hash with a partial field tuple',
-          );
-        }
+        if (n % tuple !== 0) partialTuple(k);
         for (let i = 0; i < n; i += tuple) {
           let exp = 0;
           if (tuple === 3) {

@@ -14,6 +14,7 @@ import {
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { ziplistCount, ziplistDecode } from '../encodings/ziplist.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_LISTPACK, CHECK_ZIPLIST } from '../kernel.ts';
 import { type Reader, SKIP_STRING } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
 
@@ -41,25 +42,35 @@ class ListDecoder implements ValueDecoder {
     return { type: 'list', items: this.items };
   }
 
-  /** Decode one ziplist/listpack node into the current pieces (or just count it in skip mode). */
-  private node(blob: Buffer, packed: 'ziplist' | 'listpack', sink: ValueSink): void {
+  /**
+   * One ziplist/listpack node from `r` into the current pieces; in skip mode (dumps) it is only checked, as deeply
+   * as when decoding (a target restores it as it is, and a corrupt node can crash it when read later), and
+   * counted. False when more bytes are needed.
+   */
+  private node(r: Reader, packed: 'ziplist' | 'listpack', sink: ValueSink): boolean {
     if (sink.skip) {
-      this.count += packed === 'ziplist' ? ziplistCount(blob) : listpackCount(blob);
-      return;
+      const n =
+        packed === 'ziplist'
+          ? r.blobCount(CHECK_ZIPLIST, ziplistCount)
+          : r.blobCount(CHECK_LISTPACK, packedNodeCount);
+      if (n === null) return false;
+      this.count += n;
+      return true;
     }
+    const blob = r.string();
+    if (blob === null) return false;
     const s = this.scratch;
     s.length = 0;
     if (packed === 'ziplist') ziplistDecode(blob, s);
-    else listpackDecode(blob, s);
+    else listpackDecode(nonEmpty(blob), s);
     for (let i = 0; i < s.length; i++) this.add(itemBuffer(s[i]), sink);
+    return true;
   }
 
   step(r: Reader, sink: ValueSink): boolean {
     const t = this.rdbType;
     if (t === RDB_TYPE_LIST_ZIPLIST) {
-      const blob = r.string();
-      if (blob === null) return false;
-      this.node(blob, 'ziplist', sink);
+      if (!this.node(r, 'ziplist', sink)) return false;
       return this.finish(sink);
     }
     if (this.left < 0) {
@@ -82,38 +93,30 @@ class ListDecoder implements ValueDecoder {
           this.add(s, sink);
         }
       } else if (t === RDB_TYPE_LIST_QUICKLIST) {
-        // Once the key is known non-empty, dumps need no more than the node's bytes.
-        if (sink.skip && this.count > 0) {
-          if (!r.skipString()) return false;
-        } else {
-          const blob = r.string();
-          if (blob === null) return false;
-          this.node(blob, 'ziplist', sink);
-        }
+        if (!this.node(r, 'ziplist', sink)) return false;
       } else {
         const mark = r.pos;
         const container = r.length();
         if (container < 0) return false;
-        if (container !== QUICKLIST_NODE_CONTAINER_PACKED && container !== QUICKLIST_NODE_CONTAINER_PLAIN) {
+        let ok: boolean;
+        if (container === QUICKLIST_NODE_CONTAINER_PACKED) ok = this.node(r, 'listpack', sink);
+        else if (container !== QUICKLIST_NODE_CONTAINER_PLAIN) {
           throw new RdbError('RDB_ERR_QUICKLIST', `quicklist integrity check failed: container ${container}`);
-        }
-        if (sink.skip && this.count > 0) {
-          if (!r.skipString()) {
-            r.pos = mark;
-            return false;
-          }
+        } else if (sink.skip && this.count > 0) {
+          // A plain node is one element, with no structure to check: skipped in dumps, whatever its size.
+          ok = r.skipString();
         } else {
           const blob = r.string();
-          if (blob === null) {
-            r.pos = mark;
-            return false;
-          }
-          if (blob.length === 0)
-            throw new RdbError('RDB_ERR_QUICKLIST', 'quicklist integrity check failed: empty node');
-          if (container === QUICKLIST_NODE_CONTAINER_PLAIN) {
+          ok = blob !== null;
+          if (blob !== null) {
+            nonEmpty(blob);
             if (sink.skip) this.count++;
             else this.add(blob, sink);
-          } else this.node(blob, 'listpack', sink);
+          }
+        }
+        if (!ok) {
+          r.pos = mark;
+          return false;
         }
       }
       this.left--;
@@ -125,6 +128,16 @@ class ListDecoder implements ValueDecoder {
     if (!sink.skip) sink.piece(this.value(), true);
     return true;
   }
+}
+
+function nonEmpty(node: Buffer): Buffer {
+  if (node.length === 0)
+    throw new RdbError('RDB_ERR_QUICKLIST', 'quicklist integrity check failed: empty node');
+  return node;
+}
+
+function packedNodeCount(node: Buffer): number {
+  return listpackCount(nonEmpty(node));
 }
 
 export function createListDecoder(rdbType: number): ValueDecoder {

@@ -6,6 +6,7 @@ import { RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK } from '../con
 import { intsetCount, intsetDecode } from '../encodings/intset.ts';
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_INTSET, CHECK_LISTPACK } from '../kernel.ts';
 import { type Reader, SKIP_STRING } from '../reader.ts';
 import { itemBuffer, type ValueDecoder, type ValueSink } from './common.ts';
 
@@ -31,11 +32,16 @@ class SetDecoder implements ValueDecoder {
   step(r: Reader, sink: ValueSink): boolean {
     const t = this.rdbType;
     if (t === RDB_TYPE_SET_INTSET || t === RDB_TYPE_SET_LISTPACK) {
-      const blob = r.string();
-      if (blob === null) return false;
       if (sink.skip) {
-        this.count = t === RDB_TYPE_SET_INTSET ? intsetCount(blob) : listpackCount(blob);
+        const n =
+          t === RDB_TYPE_SET_INTSET
+            ? r.blobCount(CHECK_INTSET, intsetCount)
+            : r.blobCount(CHECK_LISTPACK, listpackCount);
+        if (n === null) return false;
+        this.count = n;
       } else {
+        const blob = r.string();
+        if (blob === null) return false;
         const items: Item[] = [];
         if (t === RDB_TYPE_SET_INTSET) intsetDecode(blob, items);
         else listpackDecode(blob, items);

@@ -12,6 +12,7 @@ import {
 import { type Item, listpackCount, listpackDecode } from '../encodings/listpack.ts';
 import { ziplistCount, ziplistDecode } from '../encodings/ziplist.ts';
 import { RdbError } from '../errors.ts';
+import { CHECK_LISTPACK, CHECK_ZIPLIST } from '../kernel.ts';
 import { type Reader, SKIP_STRING_DOUBLE } from '../reader.ts';
 import { checkScore, itemBuffer, itemNumber, type ValueDecoder, type ValueSink } from './common.ts';
 
@@ -40,20 +41,31 @@ class ZsetDecoder implements ValueDecoder {
   step(r: Reader, sink: ValueSink): boolean {
     const t = this.rdbType;
     if (t === RDB_TYPE_ZSET_ZIPLIST || t === RDB_TYPE_ZSET_LISTPACK) {
-      const blob = r.string();
-      if (blob === null) return false;
+      let n: number | null;
+      const items: Item[] = [];
       if (sink.skip) {
-        const n = t === RDB_TYPE_ZSET_ZIPLIST ? ziplistCount(blob) : listpackCount(blob);
-        this.count = n >> 1;
+        n =
+          t === RDB_TYPE_ZSET_ZIPLIST
+            ? r.blobCount(CHECK_ZIPLIST, ziplistCount)
+            : r.blobCount(CHECK_LISTPACK, listpackCount);
       } else {
-        const items: Item[] = [];
-        const n = t === RDB_TYPE_ZSET_ZIPLIST ? ziplistDecode(blob, items) : listpackDecode(blob, items);
-        if (n % 2 !== 0) {
-          throw new RdbError(
-            t === RDB_TYPE_ZSET_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
-            'zset with an odd number of elements',
-          );
-        }
+        const blob = r.string();
+        n =
+          blob === null
+            ? null
+            : t === RDB_TYPE_ZSET_ZIPLIST
+              ? ziplistDecode(blob, items)
+              : listpackDecode(blob, items);
+      }
+      if (n === null) return false;
+      if (n % 2 !== 0) {
+        throw new RdbError(
+          t === RDB_TYPE_ZSET_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
+          'zset with an odd number of elements',
+        );
+      }
+      if (sink.skip) this.count = n >> 1;
+      else {
         for (let i = 0; i < n; i += 2) this.add(itemBuffer(items[i]), itemNumber(items[i + 1]), sink);
       }
     } else {
