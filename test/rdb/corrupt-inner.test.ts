@@ -5,7 +5,8 @@
  * JavaScript path after it). A target restores such a payload as it is (Redis checks no more than the header
  * unless sanitize-dump-payload is on) and can crash when the value is read later, so a dump must be checked as
  * deeply as a decoded value. The files carry a zero checksum (disabled), so only these checks can catch it.
- * Also: a big list (beyond the lane) with one corrupt node among many, and the real CLI against a real server.
+ * Also: a big list (beyond the lane) with one corrupt node among many, a stream entry whose listpack is sound but
+ * whose stream structure is not, and the real CLI against a real server.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -199,10 +200,25 @@ describe('corruption inside a value is caught in every mode', () => {
   });
 });
 
-describe('the CLI refuses a corrupt listpack and leaves the target whole', () => {
+describe('files saved by redis-server, then damaged inside a value', () => {
   const servers: RedisServer[] = [];
   after(async () => {
     for (const s of servers) await s.stop();
+  });
+
+  test('a stream node whose entry has a wrong lp-count: rejected in every mode', async () => {
+    // A well-formed listpack whose stream structure is wrong: only the stream walk can see it.
+    const src = await startRedis({ args: ['--rdbcompression', 'no'] });
+    servers.push(src);
+    await src.cli('XADD', 'k', '1-1', 'f', 'vvvvvv');
+    await src.cli('SAVE');
+    const rdb = readFileSync(join(src.dir, 'dump.rdb'));
+    const at = rdb.indexOf(b('\x86vvvvvv\x07\x04\x01\xff'));
+    assert.ok(at > 0, 'the entry is in the file');
+    for (const [, opts] of MODES) assert.equal(parseChunks([rdb], opts).parser.status().keys, 1);
+    rdb[at + 8] = 0x05; // lp-count 4 → 5
+    rdb.fill(0, rdb.length - 8);
+    assertRejected(rdb, 'RDB_ERR_STREAM', 'stream lp-count');
   });
 
   test('a zset listpack with a bad back-length: exit 1 naming the key, nothing restored, server up', async () => {

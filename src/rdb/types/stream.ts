@@ -30,13 +30,21 @@ function int(it: Item | undefined): number {
   return it;
 }
 
-function bigDelta(it: Item | undefined): bigint {
-  if (typeof it === 'number') return BigInt(it);
+/** The lp-count an entry ends with: its items before it (flags, id deltas, [field count], fields and values). */
+function entryItems(fields: number, sameFields: boolean): number {
+  return fields + 3 + (sameFields ? 0 : fields + 1);
+}
+
+/** An entry id's delta element: an integer (a number, or its digits beyond 2^53). */
+function checkDelta(it: Item | undefined): asserts it is Item {
+  if (typeof it === 'number') return;
   if (it === undefined) bad('listpack ends inside an entry');
-  let s = '';
-  for (let i = 0; i < it.length; i++) s += String.fromCharCode(it[i]);
-  if (!/^-?\d+$/.test(s)) bad('expected an integer element');
-  return BigInt(s);
+  if (!/^-?\d+$/.test(it.toString('latin1'))) bad('expected an integer element');
+}
+
+function bigDelta(it: Item | undefined): bigint {
+  checkDelta(it);
+  return typeof it === 'number' ? BigInt(it) : BigInt(it.toString('latin1'));
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -85,30 +93,44 @@ class StreamDecoder implements ValueDecoder {
     this.bytes += size;
   }
 
-  /** Walk one node listpack (master entry + delta-encoded entries), emitting live entries. */
+  /**
+   * Walk one node listpack (master entry + delta-encoded entries), emitting live entries. In skip mode (dumps) the
+   * same structure is checked and nothing is emitted: a target restores the node as it is, and a malformed one can
+   * crash it when the stream is read later.
+   */
   private node(masterMs: bigint, masterSeq: bigint, lp: Buffer, sink: ValueSink): void {
     const it = this.items;
     it.length = 0;
     const n = listpackDecode(lp, it);
     if (n === 0) bad('empty listpack inside stream');
-    if (sink.skip) return;
+    const emit = !sink.skip;
     let p = 0;
     const count = int(it[p++]);
     const deleted = int(it[p++]);
     const masterFields = int(it[p++]);
     if (masterFields < 0 || p + masterFields >= n) bad('master entry outside the listpack');
     const master: Buffer[] = [];
-    for (let j = 0; j < masterFields; j++) master.push(itemBuffer(it[p++]));
+    if (emit) for (let j = 0; j < masterFields; j++) master.push(itemBuffer(it[p + j]));
+    p += masterFields;
     if (int(it[p++]) !== 0) bad('missing master entry terminator');
     for (let e = count + deleted; e > 0; e--) {
       if (p + 3 > n) bad('entry outside the listpack');
       const flags = int(it[p++]);
-      const ms = (masterMs + bigDelta(it[p++])) & U64;
-      const seq = (masterSeq + bigDelta(it[p++])) & U64;
+      const msDelta = it[p++];
+      const seqDelta = it[p++];
       let nf = masterFields;
       const same = (flags & STREAM_ITEM_FLAG_SAMEFIELDS) !== 0;
       if (!same) nf = int(it[p++]);
       if (nf < 0 || p + (same ? nf : nf * 2) >= n) bad('entry outside the listpack');
+      if (!emit || flags & STREAM_ITEM_FLAG_DELETED) {
+        checkDelta(msDelta);
+        checkDelta(seqDelta);
+        p += same ? nf : nf * 2;
+        if (int(it[p++]) !== entryItems(nf, same)) bad('lp-count mismatch');
+        continue;
+      }
+      const ms = (masterMs + bigDelta(msDelta)) & U64;
+      const seq = (masterSeq + bigDelta(seqDelta)) & U64;
       const fields: Buffer[] = [];
       let size = 16;
       for (let j = 0; j < nf; j++) {
@@ -117,12 +139,9 @@ class StreamDecoder implements ValueDecoder {
         fields.push(f, v);
         size += f.length + v.length;
       }
-      const lpCount = int(it[p++]);
-      if (lpCount !== nf + 3 + (same ? 0 : nf + 1)) bad('lp-count mismatch');
-      if (!(flags & STREAM_ITEM_FLAG_DELETED)) {
-        this.firstLive ??= { ms, seq };
-        this.addEntry({ id: { ms, seq }, fields }, size, sink);
-      }
+      if (int(it[p++]) !== entryItems(nf, same)) bad('lp-count mismatch');
+      this.firstLive ??= { ms, seq };
+      this.addEntry({ id: { ms, seq }, fields }, size, sink);
     }
     if (p !== n) bad('trailing elements after the last entry');
   }
