@@ -39,12 +39,12 @@ function entryItems(fields: number, sameFields: boolean): number {
 function checkDelta(it: Item | undefined): asserts it is Item {
   if (typeof it === 'number') return;
   if (it === undefined) bad('listpack ends inside an entry');
-  if (!/^-?\d+$/.test(it.toString('latin1'))) bad('expected an integer element');
+  if (!/^-?\d+$/.test(it.toString('latin1'))) bad('expected an integer element'); // text-ok: digits of an id delta
 }
 
 function bigDelta(it: Item | undefined): bigint {
   checkDelta(it);
-  return typeof it === 'number' ? BigInt(it) : BigInt(it.toString('latin1'));
+  return typeof it === 'number' ? BigInt(it) : BigInt(it.toString('latin1')); // text-ok: digits of an id delta
 }
 
 const U64 = (1n << 64n) - 1n;
