@@ -19,7 +19,7 @@ export const IMPORT_USAGE = `Usage: dcs-migrate import <file.rdb> --target redis
   --db-map       move keys of source db src into target db dst (cluster targets take db 0 only)
   --on-conflict  key already on the target: overwrite (default), skip, or fail
   --no-restore   write every key as plain commands (HSET, RPUSH, …) even where the target accepts RESTORE
-                 of the raw value: for targets that disable or rename RESTORE
+                 of the raw value (a target whose ACL or rename-command refuses RESTORE gets them anyway)
   --tls-ca       PEM file of the CA that signed the target's certificate (implies TLS); without it, rediss://
                  verifies against the system's CAs
   --json         print the summary as JSON
@@ -70,6 +70,11 @@ export async function importCommand(
     dbMap: parseDbMap(values['db-map']),
     onConflict: onConflict as 'overwrite' | 'skip' | 'fail',
   });
+  if (!writer.capabilities.restore && !values['no-restore']) {
+    process.stderr.write(
+      'dcs-migrate: the target refuses RESTORE (ACL or rename-command): every key is written as plain commands (slower).\n',
+    );
+  }
   const bar = progressLine();
   try {
     const summary = await importRdb(readFileChunks(file), writer, {

@@ -297,6 +297,13 @@ export class MasterSync {
   private async openWriter(): Promise<TargetWriter> {
     const w = await TargetWriter.connect({ onConflict: 'overwrite', ...this.o.target });
     this.writer = w;
+    if (!w.capabilities.restore) {
+      await this.hooks.log(
+        'WARN',
+        'TARGET_NO_RESTORE',
+        `${this.node}: the target refuses RESTORE (ACL or rename-command): every key is written as plain commands, which is slower.`,
+      );
+    }
     return w;
   }
 

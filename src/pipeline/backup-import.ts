@@ -122,6 +122,13 @@ class BackupImport {
       }).catch((err) => {
         throw ImportError.wrap(err, { node: target.addrs });
       });
+      if (!this.writer.capabilities.restore) {
+        await this.ctx.log(
+          'WARN',
+          'TARGET_NO_RESTORE',
+          'The target refuses RESTORE (ACL or rename-command): every key is written as plain commands, which is slower.',
+        );
+      }
       this.sampler = await TargetSampler.open(
         target.addrs,
         target.password,

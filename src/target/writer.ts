@@ -110,6 +110,11 @@ export interface TargetCapabilities {
   restoreAbsTtl: boolean;
   functions: boolean;
   hashFieldTtl: boolean;
+  /**
+   * The target runs RESTORE at all: false when an ACL denies it or rename-command removed it, and every key is
+   * then written as plain commands.
+   */
+  restore: boolean;
   /** Can RESTORE a dump whose type byte is rdbType from a redis|valkey file. */
   dumpable(rdbType: number, flavor: 'redis' | 'valkey'): boolean;
 }
@@ -340,6 +345,7 @@ export function makeCapabilities(
   valkey: boolean,
   cluster: boolean,
   valkeyVersion?: string,
+  restore = true,
 ): TargetCapabilities {
   const parts = version.split('.').map(Number);
   const vk = valkeyVersion ? valkeyVersion.split('.').map(Number) : [];
@@ -352,7 +358,9 @@ export function makeCapabilities(
     restoreAbsTtl: at(5, 0),
     functions: at(7, 0),
     hashFieldTtl: valkey ? vk[0] >= 9 : at(7, 4),
+    restore,
     dumpable(rdbType, flavor) {
+      if (!restore) return false;
       if (flavor === 'valkey' && rdbType === 22) return valkey && rdbVersion >= 80;
       const min = TYPE_MIN_RDB[rdbType];
       if (min === undefined) return false; // 6 (module pre-GA), 22/23 (7.4 pre-GA), unknown
@@ -485,7 +493,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
         const ci = await first.call(['INFO', 'cluster']);
         cluster = !(ci instanceof RespError) && infoField(asciiText(ci), 'cluster_enabled') === '1';
       }
-      const caps = makeCapabilities(version, valkey, cluster, valkeyVersion);
+      const caps = makeCapabilities(version, valkey, cluster, valkeyVersion, await restoreAllowed(first));
       let writer: TargetWriter | null = null;
       const router = await SlotRouter.create(first, base, cluster, (c) => writer?.adopt(c));
       writer = new TargetWriter(router, caps, o, opts.dbMap, first);
@@ -1617,6 +1625,16 @@ function replyError(
           ? 'TARGET_ERR_NOPERM'
           : 'TARGET_ERR_REPLY';
   return new TargetError(code, `${what} failed: ${err.message}`, { ...where, reply: err.code });
+}
+
+/**
+ * Whether the target runs RESTORE at all. Asked with a payload too short to be valid, which no target acts on:
+ * a target that runs RESTORE answers about the payload (or the key: BUSYKEY, MOVED, a key ACL), one that does not
+ * refuses the command itself.
+ */
+async function restoreAllowed(conn: NodeConnection): Promise<boolean> {
+  const reply = await conn.call(['RESTORE', 'dcs-migrate:restore-probe', '0', '-']);
+  return !(reply instanceof RespError && refusesCommand(reply));
 }
 
 /** An error meaning the target will not run this command at all (ACL, rename-command), whatever its arguments. */
