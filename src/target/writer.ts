@@ -285,6 +285,8 @@ const NOT_FAST = Symbol('NOT_FAST');
 /** `cmds` of a pre-encoded RESTORE op: names the command and counts one reply (its bytes are in `wire`). */
 const RESTORE_ARGV: Argv = ['RESTORE'];
 const RESTORE_CMDS: Argv[] = [RESTORE_ARGV];
+/** `cmds` entry of a pre-encoded SET (the MSET fallback where RESTORE is refused too). */
+const SET_ARGV: Argv = ['SET'];
 /** `cmds` of a pre-encoded MSET op (one reply for all its keys). */
 const MSET_CMDS: Argv[] = [['MSET']];
 /**
@@ -417,6 +419,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private readonly wire = new CommandSlab();
   /** Plain strings of runs, as MSETs (see writeRun). */
   private readonly mset = new MsetBuilder();
+  /** Target db of the open MSET's pairs (decoded strings; a run's MSETs are sent before it returns). */
+  private msetDb = 0;
   /** The target refused an MSET: runs send RESTOREs only. */
   private msetRefused = false;
   private commandTable: Map<string, KeySpec> | null = null;
@@ -528,10 +532,13 @@ export class TargetWriter implements Statusable<WriterStatus> {
     this.check();
     for (const e of entries) {
       if (e.kind !== 'command' && this.cmdGroups.length) await this.sendCommands();
+      if (e.kind !== 'key' && this.mset.count > 0) await this.flushMset();
       switch (e.kind) {
         case 'key': {
-          // Most keys are one RESTORE admitted at once: no promise unless the bounds make us wait.
-          const p = this.restoreFast(e);
+          // Most keys are one RESTORE admitted at once, or a pair added to the open MSET: no promise unless the
+          // bounds make us wait.
+          let p = this.restoreFast(e);
+          if (p === NOT_FAST) p = this.msetFast(e);
           if (p === NOT_FAST) await this.writeKey(e);
           else if (p) await p;
           break;
@@ -563,6 +570,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       }
     }
     if (this.cmdGroups.length) await this.sendCommands();
+    if (this.mset.count > 0) await this.flushMset();
   }
 
   /** Keys on the target now, over every db of every master (INFO keyspace). */
@@ -653,6 +661,43 @@ export class TargetWriter implements Statusable<WriterStatus> {
     if (!this.capabilities.dumpable(d[0], flavor)) return null;
     if (ver > this.capabilities.rdbVersion) return null;
     return d;
+  }
+
+  /**
+   * A decoded string without a TTL (plain commands: no dump, or a target without RESTORE) goes into the open MSET
+   * like a run's plain strings, on a standalone target under the overwrite policy; sent when full, at another db,
+   * or when `write` returns. (The command path keeps no LRU/LFU hint, so a hint does not keep a key out.) Returns
+   * NOT_FAST to take the general path, else what `dispatch` returned.
+   */
+  private msetFast(e: KeyEntry): Promise<void> | undefined | typeof NOT_FAST {
+    const v = e.value;
+    if (
+      v?.type !== 'string' ||
+      e.expireAt !== 0 ||
+      e.more ||
+      this.msetRefused ||
+      this.capabilities.cluster ||
+      this.o.onConflict !== 'overwrite' ||
+      (this.current?.open && !this.current.ignoreChunks)
+    )
+      return NOT_FAST;
+    const size = msetPairSize(e.key.length, v.value.length);
+    if (size > RUN_OP_BYTES) return NOT_FAST;
+    this.current = null;
+    const db = this.mapDb(e.db, e.key);
+    const m = this.mset;
+    let p: Promise<void> | undefined;
+    if (m.count > 0 && (db !== this.msetDb || m.bytes + size > RUN_OP_BYTES || !m.fits(size)))
+      p = this.flushMset();
+    m.fits(size); // after a flush: an empty MSET, in a slab with room for the pair
+    v.value.copy(m.slabBuf, m.pair(e.key, 0, e.key.length, v.value.length));
+    this.msetDb = db;
+    return p;
+  }
+
+  /** Sends the open MSET of decoded strings (see msetFast). */
+  private flushMset(): Promise<void> | undefined {
+    return this.mset.count > 0 ? this.dispatchMset(this.msetDb) : undefined;
   }
 
   /**
@@ -842,26 +887,25 @@ export class TargetWriter implements Statusable<WriterStatus> {
 
   /**
    * A target that refuses MSET (an ACL without it, rename-command) may still take RESTORE: the MSET's keys are sent
-   * again as RESTOREs of string dumps made from its pairs, and runs use no MSET from now on. (Other MSETs already
-   * sent come back the same way; the keys are independent, so their order does not matter.)
+   * again as RESTOREs of string dumps made from its pairs (as SETs where RESTORE is refused too), and no MSET is
+   * built from now on. (Other MSETs already sent come back the same way; the keys are independent, so their order
+   * does not matter.)
    */
   private msetAsRestores(op: WOp): undefined {
     this.msetRefused = true;
     this.release(op);
     const ver = this.capabilities.rdbVersion;
-    const cmds: Argv[] = msetPairsOf(op.wire as Buffer, op.wireAt).map(([key, value]) => [
-      'RESTORE',
-      key,
-      '0',
-      stringDumpOf(value, ver),
-      'REPLACE',
-    ]);
+    const restore = this.capabilities.restore;
+    const cmds: Argv[] = msetPairsOf(op.wire as Buffer, op.wireAt).map(([key, value]) =>
+      restore ? ['RESTORE', key, '0', stringDumpOf(value, ver), 'REPLACE'] : ['SET', key, value],
+    );
     const wire = encodeCommands(cmds);
     op.hold?.done();
     op.hold = null;
+    // Counted per command on acknowledgement like a run's RESTOREs (kind 'restore'), named by their first key.
     const next = new WriterOp(
       this.handler,
-      cmds.map(() => RESTORE_ARGV),
+      cmds.map(() => (restore ? RESTORE_ARGV : SET_ARGV)),
       wire.length,
       op.db,
       op.slot,
@@ -869,6 +913,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
       'restore',
     );
     next.wire = wire;
+    if (!restore) next.label = 'SET';
     this.reserve(next);
     this.route(next);
     return undefined;

@@ -73,6 +73,70 @@ describe('TargetWriter on a standalone target', () => {
     assert.equal(st.keys, srcEntries.value.length);
   });
 
+  it('decoded strings without a TTL go out as MSETs per db; with a TTL, or on refusal, one key at a time', async () => {
+    const str = (db: number, i: number, expireAt = 0): KeyEntry => ({
+      ...srcEntries.value[0],
+      kind: 'key',
+      db,
+      key: Buffer.from(`d${db}:${i}`),
+      type: 'string',
+      rdbType: 0,
+      expireAt,
+      idle: i % 3 === 0 ? 5 : -1,
+      more: false,
+      dump: null,
+      value: { type: 'string', value: Buffer.from(`${i}`.repeat(i % 50)) },
+    });
+    const future = Date.now() + 3_600_000;
+    // Three dbs interleaved in runs, every 10th key with a TTL, one value too big for an MSET.
+    const keys: KeyEntry[] = [];
+    for (let i = 0; i < 6000; i++) keys.push(str(Math.floor(i / 1000) % 3, i, i % 10 === 0 ? future : 0));
+    keys.push({ ...str(0, 99_999), value: { type: 'string', value: Buffer.alloc(70_000, 'b') } });
+    const check = async (r: Redis) => {
+      for (const db of [0, 1, 2]) {
+        await r.select(db);
+        const mine = keys.filter((k) => k.db === db);
+        assert.equal(await r.dbsize(), mine.length, `db ${db}`);
+        const got = await r.mgetBuffer(...mine.map((k) => k.key));
+        for (const [i, v] of got.entries()) {
+          const want = (mine[i].value as { value: Buffer }).value;
+          assert.ok(v?.equals(want), `${mine[i].key}`);
+        }
+        for (const k of mine.filter((k) => k.expireAt > 0).slice(0, 5))
+          assert.equal(await r.pexpiretime(k.key), k.expireAt);
+      }
+      await r.select(0);
+    };
+    await tr.config('RESETSTAT');
+    const st = await writeAll(keys);
+    assert.equal(st.keys, keys.length);
+    await check(tr);
+    const calls = await commandCalls(tr);
+    assert.ok(calls.mset > 0 && calls.mset <= 20, `mset calls ${calls.mset}`);
+    assert.equal(calls.set, 600 + 1, 'the keys with a TTL and the big value: one SET each');
+
+    // A server that refuses MSET and RESTORE: the same keys as SETs, exactly.
+    const bare = await startRedis({
+      args: ['--rename-command', 'MSET', '', '--rename-command', 'RESTORE', ''],
+    });
+    const br = new Redis({ host: bare.host, port: bare.port });
+    try {
+      const w = await TargetWriter.connect({ addrs: `${bare.host}:${bare.port}` });
+      try {
+        assert.equal(w.capabilities.restore, false);
+        await w.write(keys);
+        await w.flush();
+        assert.equal(w.status().keys, keys.length);
+      } finally {
+        await w.close();
+      }
+      await check(br);
+    } finally {
+      br.disconnect();
+      await bare.stop();
+    }
+  });
+
   it('rewrites with small chunks (many commands per key)', async () => {
     const st = await writeAll(srcEntries.value, { bigValueChunkBytes: 64 });
     await assertSameData(src, tgt, { dbs: [0] });
