@@ -223,17 +223,25 @@ export class Reader {
     }
   }
 
+  /**
+   * Where the string of header `h` at `pos` ends, when all its bytes are here; else -1, and the buffer must reach
+   * that end (`needEnd`).
+   */
+  private stringEnd(h: StringHeader): number {
+    this.checkItem(h);
+    const end = this.pos + h.headerSize + h.payloadSize;
+    if (end <= this.buf.length) return end;
+    this.needEnd = end;
+    return -1;
+  }
+
   /** A whole string (raw view, integer as decimal text, or decompressed LZF); null when more bytes are needed. */
   string(): Buffer | null {
     const h = this.peekStringHeader();
     if (h === null) return null;
-    this.checkItem(h);
+    const end = this.stringEnd(h);
+    if (end < 0) return null;
     const start = this.pos + h.headerSize;
-    const end = start + h.payloadSize;
-    if (end > this.buf.length) {
-      this.needEnd = end;
-      return null;
-    }
     this.pos = end;
     if (h.kind === STR_INT) return decimal(readEncodedInt(this.buf, start, h.payloadSize));
     if (h.kind === STR_LZF) return lzfDecompress(this.buf, start, end, h.rawLen);
@@ -249,14 +257,9 @@ export class Reader {
     const h = this.peekStringHeader();
     if (h === null) return null;
     if (h.kind === STR_LZF) {
-      this.checkItem(h);
-      const start = this.pos + h.headerSize;
-      const end = start + h.payloadSize;
-      if (end > this.buf.length) {
-        this.needEnd = end;
-        return null;
-      }
-      const n = kernelCount(kind, this.buf.subarray(start, end), h.rawLen);
+      const end = this.stringEnd(h);
+      if (end < 0) return null;
+      const n = kernelCount(kind, this.buf.subarray(this.pos + h.headerSize, end), h.rawLen);
       if (n >= 0) {
         this.pos = end;
         return n;
@@ -270,12 +273,8 @@ export class Reader {
   skipString(): boolean {
     const h = this.peekStringHeader();
     if (h === null) return false;
-    this.checkItem(h);
-    const end = this.pos + h.headerSize + h.payloadSize;
-    if (end > this.buf.length) {
-      this.needEnd = end;
-      return false;
-    }
+    const end = this.stringEnd(h);
+    if (end < 0) return false;
     this.pos = end;
     return true;
   }

@@ -5,10 +5,9 @@
  * dataset with TTLs, streams with groups, several dbs).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliImport, runCli } from '../helpers/cli.ts';
-import { assertSameData, dataOf, type Snapshot } from '../helpers/compare.ts';
+import { cliImport, runCli, saveSource } from '../helpers/cli.ts';
+import { assertSameData, type Snapshot } from '../helpers/compare.ts';
 import { writeDataset } from '../helpers/random-dataset.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 
@@ -25,21 +24,17 @@ async function commandStats(s: RedisServer): Promise<Record<string, number>> {
 }
 
 describe('a target that refuses RESTORE gets plain commands', { concurrency: 1 }, () => {
-  let src: RedisServer;
-  let rdb: string;
   let keys: number;
+  let rdb: string;
   let snapshot: Snapshot;
   let digest: string;
   const servers: RedisServer[] = [];
 
   before(async () => {
-    src = await startRedis();
+    const src = await startRedis();
     servers.push(src);
     keys = (await writeDataset(src, { seed: 11, keys: 800, dbs: 3 })).keys;
-    await src.cli('SAVE');
-    rdb = join(src.dir, 'dump.rdb');
-    snapshot = await dataOf(src);
-    digest = await src.cli('DEBUG', 'DIGEST');
+    ({ rdb, snapshot, digest } = await saveSource(src));
   });
   after(async () => {
     for (const s of servers) await s.stop();

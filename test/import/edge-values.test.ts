@@ -8,11 +8,10 @@
  * file (kept there by turning active expiry off). Compared key by key, by DEBUG DIGEST and FUNCTION LIST.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { cliImport } from '../helpers/cli.ts';
-import { assertSameData, dataOf, type Snapshot } from '../helpers/compare.ts';
+import { cliImportAs, IMPORT_MODES, saveSource } from '../helpers/cli.ts';
+import { assertSameData, type Snapshot } from '../helpers/compare.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 
 const INTISH = [
@@ -150,14 +149,11 @@ describe('edge values round-trip exactly', { concurrency: 1 }, () => {
     const r = new Redis({ host: src.host, port: src.port });
     try {
       counts = await writeEdges(r);
-      assert.equal(await r.save(), 'OK');
     } finally {
       r.disconnect();
     }
-    rdb = join(src.dir, 'dump.rdb');
-    // Reading the source now expires what expired (SCAN skips it): the snapshot holds the live keys only.
-    snapshot = await dataOf(src);
-    digest = await src.cli('DEBUG', 'DIGEST');
+    // Reading the source after SAVE expires what expired (SCAN skips it): the snapshot holds the live keys only.
+    ({ rdb, snapshot, digest } = await saveSource(src));
     functions = await src.cli('FUNCTION', 'LIST', 'WITHCODE');
     assert.equal(
       [...snapshot.values()].reduce((n, keys) => n + keys.size, 0),
@@ -168,16 +164,11 @@ describe('edge values round-trip exactly', { concurrency: 1 }, () => {
     for (const s of servers) await s.stop();
   });
 
-  for (const mode of ['restore', 'commands'] as const) {
+  for (const mode of IMPORT_MODES) {
     test(`through ${mode === 'restore' ? 'RESTORE and MSET' : 'plain commands'}`, async () => {
       const tgt = await startRedis();
       servers.push(tgt);
-      const out = await cliImport([
-        rdb,
-        '--target',
-        tgt.url,
-        ...(mode === 'commands' ? ['--no-restore'] : []),
-      ]);
+      const out = await cliImportAs(mode, rdb, tgt.url);
       assert.equal(out.keys, counts.live, 'keys acknowledged');
       assert.equal(out.expiredSkipped, counts.expired, 'keys expired in the file skipped and counted');
       await assertSameData(snapshot, tgt);

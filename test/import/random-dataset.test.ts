@@ -5,51 +5,38 @@
  * DEBUG DIGEST. The seed is in the test name; rerun with SEED=<n> to reproduce.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliImport } from '../helpers/cli.ts';
-import { assertSameData, dataOf, type Snapshot } from '../helpers/compare.ts';
+import { cliImportAs, IMPORT_MODES, type SavedSource, saveSource } from '../helpers/cli.ts';
+import { assertSameData } from '../helpers/compare.ts';
 import { runSeed, writeDataset } from '../helpers/random-dataset.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 
 const seed = runSeed();
 
 describe(`random dataset round-trip (SEED=${seed})`, { concurrency: 1 }, () => {
-  let src: RedisServer;
-  let rdb: string;
   let keys: number;
-  let snapshot: Snapshot;
-  let digest: string;
+  let saved: SavedSource;
   const servers: RedisServer[] = [];
 
   before(async () => {
-    src = await startRedis();
+    const src = await startRedis();
     servers.push(src);
-    const summary = await writeDataset(src, { seed, keys: 4000, dbs: 16, big: true });
-    keys = summary.keys;
-    assert.equal(await src.cli('SAVE'), 'OK');
-    rdb = join(src.dir, 'dump.rdb');
-    snapshot = await dataOf(src);
-    digest = await src.cli('DEBUG', 'DIGEST');
+    keys = (await writeDataset(src, { seed, keys: 4000, dbs: 16, big: true })).keys;
+    saved = await saveSource(src);
   });
   after(async () => {
     for (const s of servers) await s.stop();
   });
 
-  for (const mode of ['restore', 'commands'] as const) {
+  for (const mode of IMPORT_MODES) {
     test(`imported through RESTORE or commands equals the source (${mode})`, async () => {
       const tgt = await startRedis();
       servers.push(tgt);
-      const out = await cliImport([
-        rdb,
-        '--target',
-        tgt.url,
-        ...(mode === 'commands' ? ['--no-restore'] : []),
-      ]);
+      const out = await cliImportAs(mode, saved.rdb, tgt.url);
       assert.equal(out.keys, keys, 'keys acknowledged');
       assert.equal(out.expiredSkipped, 0);
-      await assertSameData(snapshot, tgt);
-      assert.equal(await tgt.cli('DEBUG', 'DIGEST'), digest);
+      await assertSameData(saved.snapshot, tgt);
+      assert.equal(await tgt.cli('DEBUG', 'DIGEST'), saved.digest);
     });
   }
 });

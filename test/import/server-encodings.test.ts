@@ -7,10 +7,9 @@
  * target convert what it restores, and compares key by key and by DEBUG DIGEST.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cliImport } from '../helpers/cli.ts';
-import { assertSameData, dataOf } from '../helpers/compare.ts';
+import { cliImportAs, IMPORT_MODES, saveSource } from '../helpers/cli.ts';
+import { assertSameData } from '../helpers/compare.ts';
 import { runSeed, writeDataset } from '../helpers/random-dataset.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 
@@ -161,19 +160,11 @@ describe(`random datasets from differently configured servers (SEED=${seed})`, {
       const written = await writeDataset(src, { seed: seed + i, keys: 1500, dbs: 4 });
       await config.probe(src);
       const keys = written.keys + config.probes;
-      assert.equal(await src.cli('SAVE'), 'OK');
-      const rdb = join(src.dir, 'dump.rdb');
-      const snapshot = await dataOf(src);
-      const digest = await src.cli('DEBUG', 'DIGEST');
-      for (const mode of ['restore', 'commands'] as const) {
+      const { rdb, snapshot, digest } = await saveSource(src);
+      for (const mode of IMPORT_MODES) {
         const tgt = await startRedis({ args: config.target ?? [] });
         servers.push(tgt);
-        const out = await cliImport([
-          rdb,
-          '--target',
-          tgt.url,
-          ...(mode === 'commands' ? ['--no-restore'] : []),
-        ]);
+        const out = await cliImportAs(mode, rdb, tgt.url);
         assert.equal(out.keys, keys, `${mode}: keys acknowledged`);
         await assertSameData(snapshot, tgt);
         assert.equal(await tgt.cli('DEBUG', 'DIGEST'), digest, `${mode}: digest`);
