@@ -1,8 +1,9 @@
 /**
  * The WebAssembly kernel is an accelerator: where WebAssembly is unavailable (`node --jitless`) the parser runs
- * its JavaScript paths and must give the same keys, byte for byte, as with the kernel. Both sides run as child
- * processes over every small fixture (kernel-digest.ts), and each says whether it had the kernel, so the
- * comparison cannot pass with the kernel on both sides or off on both.
+ * its JavaScript paths and must give the same keys, byte for byte, as with the kernel, and accept or reject the
+ * same damaged values with the same error. Both sides run as child processes over every small fixture and seeded
+ * bit flips of it (kernel-digest.ts), and each says whether it had the kernel, so the comparison cannot pass with
+ * the kernel on both sides or off on both.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
