@@ -6,6 +6,7 @@
  */
 import { RDB_TYPE_STRING } from './constants.ts';
 import { Crc64 } from './crc64.ts';
+import { lengthSize, writeLength } from './encodings/length.ts';
 import { lzfDecompressInto } from './encodings/lzf.ts';
 import {
   decimalLength,
@@ -70,17 +71,11 @@ export function writeStringDump(dump: Buffer, at: number, len: number, out: Buff
  */
 export function stringDumpOf(value: Buffer, rdbVersion: number): Buffer {
   const n = value.length;
-  const lenBytes = n < 1 << 6 ? 1 : n < 1 << 14 ? 2 : 5;
-  const out = Buffer.allocUnsafe(1 + lenBytes + n + FOOTER);
+  const out = Buffer.allocUnsafe(1 + lengthSize(n) + n + FOOTER);
   out[0] = RDB_TYPE_STRING;
-  if (lenBytes === 1) out[1] = n;
-  else if (lenBytes === 2) out.writeUInt16BE(0x4000 | n, 1);
-  else {
-    out[1] = 0x80;
-    out.writeUInt32BE(n, 2);
-  }
-  value.copy(out, 1 + lenBytes);
-  const end = 1 + lenBytes + n;
+  const at = writeLength(out, 1, n);
+  value.copy(out, at);
+  const end = at + n;
   out.writeUInt16LE(rdbVersion, end);
   new Crc64().update(out, 0, end + 2).writeLE(out, end + 2);
   return out;

@@ -36,7 +36,7 @@ import {
   type ValueType,
 } from '../entry.ts';
 import { printableKey } from '../errors.ts';
-import { RdbError, stringDumpLength, stringDumpOf, writeStringDump } from '../rdb/index.ts';
+import { decodeDump, RdbError, stringDumpLength, stringDumpOf, writeStringDump } from '../rdb/index.ts';
 import type { NodeConnection, Op } from './connection.ts';
 import { NodeConnection as Connection } from './connection.ts';
 import { TargetError, type TargetErrorCode } from './errors.ts';
@@ -970,6 +970,12 @@ export class TargetWriter implements Statusable<WriterStatus> {
       );
     }
     this.current = null;
+    if (e.value === null && e.dump !== null && e.type !== 'module' && this.usableDump(e) === null) {
+      // A dump this target cannot restore (an encoding newer than it knows, RESTORE refused), as SCAN + DUMP
+      // copies give: decoded from the dump, then rewritten into commands like a file's keys.
+      await this.write(decodeDump(e.key, e.dump, e.db, e.expireAt));
+      return;
+    }
     const db = this.mapDb(e.db, e.key);
     const unit = this.newUnit(e, db);
     const now = Date.now();

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Entry, KeyEntry } from '../../src/entry.ts';
+import { crc64 } from '../../src/rdb/index.ts';
 import { type TargetError, TargetWriter } from '../../src/target/index.ts';
 import { RESTORE_RUN_LAYOUT } from '../../src/target/resp.ts';
 import { assertSameData, dataOf } from '../helpers/compare.ts';
+import { fixture, parseChunks } from '../helpers/rdb-fixtures.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { populate } from './fixtures.ts';
 import { entriesOf, packRuns, stringDump } from './source-entries.ts';
@@ -65,6 +67,49 @@ describe('TargetWriter on a standalone target', () => {
     assert.equal(st.keys, srcEntries.dump.length);
     assert.ok(st.acked >= srcEntries.dump.length && st.acked <= st.commands);
     assert.ok(st.writes < st.commands, `writes ${st.writes} < commands ${st.commands}`);
+  });
+
+  it('dumps the target cannot restore are decoded and rewritten (SCAN + DUMP copies)', async () => {
+    // Every type's DUMP payload, as a key-by-key copy reads them, into a server with RESTORE renamed away.
+    const bare = await startRedis({ args: ['--rename-command', 'RESTORE', ''] });
+    try {
+      const w = await TargetWriter.connect({ addrs: `${bare.host}:${bare.port}` });
+      try {
+        await w.write(srcEntries.dump);
+        await w.flush();
+        assert.equal(w.status().keys, srcEntries.dump.length);
+      } finally {
+        await w.close();
+      }
+      await assertSameData(src, bare, { dbs: [0] });
+    } finally {
+      await bare.stop();
+    }
+    // A payload of an RDB version newer than the target's (as from a newer source): a string dump re-sealed as v12.
+    const v12 = Buffer.from(stringDump(Buffer.from('from a newer server')));
+    v12.writeUInt16LE(12, v12.length - 10);
+    v12.writeBigUInt64LE(crc64(v12.subarray(0, v12.length - 8)), v12.length - 8);
+    const newer: KeyEntry = {
+      ...srcEntries.dump[0],
+      key: Buffer.from('newer'),
+      type: 'string',
+      rdbType: 0,
+      expireAt: Date.now() + 60_000,
+      dump: v12,
+      value: null,
+    };
+    const bad = { ...newer, key: Buffer.from('bad'), dump: Buffer.from(v12).fill(0, v12.length - 8) };
+    await tr.config('RESETSTAT');
+    const st = await writeAll([newer]);
+    assert.equal(st.keys, 1);
+    assert.equal(await tr.get('newer'), 'from a newer server');
+    assert.equal(await tr.pexpiretime('newer'), newer.expireAt);
+    assert.equal((await commandCalls(tr)).restore, 0);
+    await assert.rejects(writeAll([bad]), (err: TargetError) => {
+      assert.equal(err.code, 'RDB_ERR_CHECKSUM');
+      assert.equal(err.where.key, 'bad');
+      return true;
+    });
   });
 
   it('rewrites every type from decoded values with exact expiry', async () => {
@@ -656,11 +701,29 @@ describe('TargetWriter entry edge cases', () => {
     assert.equal(await tr.get('newer'), 'decoded');
   });
 
-  it('an unusable dump without a value → TARGET_ERR_UNSUPPORTED', async () => {
+  it('a dump the target cannot restore is decoded: a damaged one fails naming the key', async () => {
     const dump = Buffer.concat([Buffer.from([25]), Buffer.alloc(20)]);
     await assert.rejects(attempt([base('hfe', { dump, rdbType: 25, type: 'hash' })]), (err: TargetError) => {
-      assert.equal(err.code, 'TARGET_ERR_UNSUPPORTED');
+      assert.equal(err.code, 'RDB_ERR_CHECKSUM');
       assert.equal(err.where.key, 'hfe');
+      return true;
+    });
+  });
+
+  it('a hash with field TTLs from a DUMP, on a target without HPEXPIREAT → TARGET_ERR_UNSUPPORTED', async () => {
+    // Redis 7.4's DUMPs of such hashes (types 24 and 25, RDB 12), as a key-by-key copy would read them.
+    const keys: KeyEntry[] = [];
+    for (const f of ['hdt3213-rdb/hash_with_hfe.rdb', 'hdt3213-rdb/hash_as_listpack_with_hfe.rdb']) {
+      const { entries } = parseChunks([fixture(f)], { dumpable: () => true });
+      keys.push(...entries.filter((e): e is KeyEntry => e.kind === 'key' && e.dump !== null));
+    }
+    assert.deepEqual(
+      keys.map((k) => k.dump?.[0]),
+      [24, 25],
+    );
+    await assert.rejects(attempt(keys.map((k) => ({ ...k, expireAt: 0 }))), (err: TargetError) => {
+      assert.equal(err.code, 'TARGET_ERR_UNSUPPORTED');
+      assert.match(err.message, /hash field TTLs need a target with HPEXPIREAT/);
       return true;
     });
   });

@@ -1,10 +1,31 @@
 /**
  * RDB length encoding, following redis/src/rdb.c `rdbLoadLenByRef()`:
  * 00|6 bits, 01|14 bits (big-endian), 0x80 + u32 big-endian, 0x81 + u64 big-endian, 11|6 bits = special encoding.
- * Pure functions over a contiguous buffer; the caller (reader.ts) guarantees the bytes are present.
+ * Pure functions over a contiguous buffer; the caller (reader.ts) guarantees the bytes are present. Also the
+ * encoder, for the few payloads this project writes itself (string dumps, a DUMP payload wrapped as an RDB).
  */
 import { RDB_6BITLEN, RDB_14BITLEN, RDB_32BITLEN, RDB_64BITLEN, RDB_ENCVAL } from '../constants.ts';
 import { RdbError } from '../errors.ts';
+
+/** Size of the length field `writeLength` writes for `n` (below 2^32). */
+export function lengthSize(n: number): number {
+  return n < 1 << 6 ? 1 : n < 1 << 14 ? 2 : 5;
+}
+
+/** Writes `n` (below 2^32) as an RDB length at `out[at]` (rdbSaveLen); returns the offset after it. */
+export function writeLength(out: Buffer, at: number, n: number): number {
+  if (n < 1 << 6) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n < 1 << 14) {
+    out.writeUInt16BE(0x4000 | n, at);
+    return at + 2;
+  }
+  out[at] = RDB_32BITLEN;
+  out.writeUInt32BE(n, at + 1);
+  return at + 5;
+}
 
 /** Size of the length field whose first byte is `b`: 1, 2, 5 or 9; 0 when the byte is no valid length. */
 export function lengthFieldSize(b: number): number {
