@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { importRdb } from '../pipeline/index.ts';
 import { readFileChunks } from '../sources/index.ts';
-import { TargetWriter } from '../target/index.ts';
+import { NO_RESTORE_NOTE, TargetWriter } from '../target/index.ts';
 import { CliError } from './errors.ts';
 import { fmtBytes, fmtInt, progressLine } from './progress.ts';
 import { parseDbMap, parseTargetUrl, readCa } from './target-url.ts';
@@ -71,9 +71,7 @@ export async function importCommand(
     onConflict: onConflict as 'overwrite' | 'skip' | 'fail',
   });
   if (!writer.capabilities.restore && !values['no-restore']) {
-    process.stderr.write(
-      'dcs-migrate: the target refuses RESTORE (ACL or rename-command): every key is written as plain commands (slower).\n',
-    );
+    process.stderr.write(`dcs-migrate: ${NO_RESTORE_NOTE}\n`);
   }
   const bar = progressLine();
   try {

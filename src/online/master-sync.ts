@@ -23,7 +23,13 @@ import {
   type TokenBucket,
 } from '../replication/index.ts';
 import type { LogLevel } from '../runner/index.ts';
-import { encodeCommand, infoField, type TargetOptions, TargetWriter } from '../target/index.ts';
+import {
+  encodeCommand,
+  infoField,
+  NO_RESTORE_NOTE,
+  type TargetOptions,
+  TargetWriter,
+} from '../target/index.ts';
 import { type Credentials, controlClient } from './control.ts';
 import { KeyspaceFollower } from './keyspace-follow.ts';
 import { scanCopy } from './scan-copy.ts';
@@ -298,11 +304,7 @@ export class MasterSync {
     const w = await TargetWriter.connect({ onConflict: 'overwrite', ...this.o.target });
     this.writer = w;
     if (!w.capabilities.restore) {
-      await this.hooks.log(
-        'WARN',
-        'TARGET_NO_RESTORE',
-        `${this.node}: the target refuses RESTORE (ACL or rename-command): every key is written as plain commands, which is slower.`,
-      );
+      await this.hooks.log('WARN', 'TARGET_NO_RESTORE', `${this.node}: ${NO_RESTORE_NOTE}`);
     }
     return w;
   }

@@ -21,7 +21,7 @@ import {
   SourceError,
   unpack,
 } from '../sources/index.ts';
-import { type TargetOptions, TargetWriter } from '../target/index.ts';
+import { NO_RESTORE_NOTE, type TargetOptions, TargetWriter } from '../target/index.ts';
 import { type PlannedFile, planFiles, readSmall } from './backup-plan.ts';
 import { ImportError } from './errors.ts';
 import { MemoryGuard } from './memory-guard.ts';
@@ -123,11 +123,7 @@ class BackupImport {
         throw ImportError.wrap(err, { node: target.addrs });
       });
       if (!this.writer.capabilities.restore) {
-        await this.ctx.log(
-          'WARN',
-          'TARGET_NO_RESTORE',
-          'The target refuses RESTORE (ACL or rename-command): every key is written as plain commands, which is slower.',
-        );
+        await this.ctx.log('WARN', 'TARGET_NO_RESTORE', `Target ${target.addrs}: ${NO_RESTORE_NOTE}`);
       }
       this.sampler = await TargetSampler.open(
         target.addrs,

@@ -22,6 +22,7 @@ export { formatScore, KeyRewriter, type RewriteFeatures } from './rewrite.ts';
 export { crc16, keySlot, SLOTS } from './slot-router.ts';
 export {
   makeCapabilities,
+  NO_RESTORE_NOTE,
   rdbVersionOf,
   TARGET_DEFAULTS,
   type TargetCapabilities,

@@ -119,6 +119,10 @@ export interface TargetCapabilities {
   dumpable(rdbType: number, flavor: 'redis' | 'valkey'): boolean;
 }
 
+/** What the CLI and task logs say when `capabilities.restore` is false (sentence case after a prefix). */
+export const NO_RESTORE_NOTE =
+  'the target refuses RESTORE (ACL or rename-command): every key is written as plain commands, which is slower.';
+
 export interface WriterStatus {
   /** Keys fully acknowledged. */
   keys: number;
@@ -421,7 +425,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
   private readonly mset = new MsetBuilder();
   /** Target db of the open MSET's pairs (decoded strings; a run's MSETs are sent before it returns). */
   private msetDb = 0;
-  /** The target refused an MSET: runs send RESTOREs only. */
+  /** The target refused an MSET: no more are built (strings go as RESTOREs, or as SETs). */
   private msetRefused = false;
   private commandTable: Map<string, KeySpec> | null = null;
 
@@ -684,20 +688,24 @@ export class TargetWriter implements Statusable<WriterStatus> {
     const size = msetPairSize(e.key.length, v.value.length);
     if (size > RUN_OP_BYTES) return NOT_FAST;
     this.current = null;
-    const db = this.mapDb(e.db, e.key);
+    const m = this.mset;
+    const p = this.msetRoom(this.mapDb(e.db, e.key), size);
+    v.value.copy(m.slabBuf, m.pair(e.key, 0, e.key.length, v.value.length));
+    return p;
+  }
+
+  /**
+   * Room in the open MSET for a pair of `size` bytes of target db `db`: the open one is sent first when it is of
+   * another db or full; what that send returned (the pair can be added at once either way).
+   */
+  private msetRoom(db: number, size: number): Promise<void> | undefined {
     const m = this.mset;
     let p: Promise<void> | undefined;
     if (m.count > 0 && (db !== this.msetDb || m.bytes + size > RUN_OP_BYTES || !m.fits(size)))
       p = this.flushMset();
-    m.fits(size); // after a flush: an empty MSET, in a slab with room for the pair
-    v.value.copy(m.slabBuf, m.pair(e.key, 0, e.key.length, v.value.length));
+    m.fits(size); // after a send: an empty MSET, in a slab with room for the pair
     this.msetDb = db;
     return p;
-  }
-
-  /** Sends the open MSET of decoded strings (see msetFast). */
-  private flushMset(): Promise<void> | undefined {
-    return this.mset.count > 0 ? this.dispatchMset(this.msetDb) : undefined;
   }
 
   /**
@@ -806,11 +814,8 @@ export class TargetWriter implements Statusable<WriterStatus> {
         const keyLen = meta[o + RUN_KEY_LEN];
         const size = valueLen < 0 ? RUN_OP_BYTES + 1 : msetPairSize(keyLen, valueLen);
         if (size <= RUN_OP_BYTES) {
-          if (m.count > 0 && (m.bytes + size > RUN_OP_BYTES || !m.fits(size))) {
-            const p = this.dispatchMset(db);
-            if (p) await p;
-          }
-          m.fits(size); // after a dispatch: an empty MSET, in a slab with room for the pair
+          const p = this.msetRoom(db, size);
+          if (p) await p;
           const keyAt = meta[o + RUN_KEY_AT];
           const valueAt = m.pair(buf, keyAt, keyLen, valueLen);
           try {
@@ -878,20 +883,18 @@ export class TargetWriter implements Statusable<WriterStatus> {
     }
     const p = sendRestores();
     if (p) await p;
-    if (m.count > 0) {
-      const p = this.dispatchMset(db);
-      if (p) await p;
-    }
+    const sent = this.flushMset();
+    if (sent) await sent;
     if (!asEntries) hold?.done();
   }
 
   /**
-   * A target that refuses MSET (an ACL without it, rename-command) may still take RESTORE: the MSET's keys are sent
-   * again as RESTOREs of string dumps made from its pairs (as SETs where RESTORE is refused too), and no MSET is
-   * built from now on. (Other MSETs already sent come back the same way; the keys are independent, so their order
+   * A target that refuses MSET (an ACL without it, rename-command): the MSET's keys are sent again one command each,
+   * RESTOREs of string dumps made from its pairs (SETs where RESTORE is refused too), and no MSET is built from now
+   * on. (Other MSETs already sent come back the same way; the keys are independent, so their order
    * does not matter.)
    */
-  private msetAsRestores(op: WOp): undefined {
+  private msetAsSingles(op: WOp): undefined {
     this.msetRefused = true;
     this.release(op);
     const ver = this.capabilities.rdbVersion;
@@ -919,12 +922,16 @@ export class TargetWriter implements Statusable<WriterStatus> {
     return undefined;
   }
 
-  /** The open MSET (see writeRun) as one op; its reply acknowledges all its keys. */
-  private dispatchMset(db: number) {
+  /**
+   * Sends the open MSET (of a run's strings or of decoded ones, all of db `msetDb`), if any, as one op; its reply
+   * acknowledges all its keys.
+   */
+  private flushMset(): Promise<void> | undefined {
     const m = this.mset;
     const keys = m.count;
+    if (keys === 0) return undefined;
     const slab = m.close();
-    const op = new WriterOp(this.handler, MSET_CMDS, m.size, db, 0, null, 'mset');
+    const op = new WriterOp(this.handler, MSET_CMDS, m.size, this.msetDb, 0, null, 'mset');
     op.wire = m.buf;
     op.wireAt = m.at;
     op.hold = slab;
@@ -1433,7 +1440,7 @@ export class TargetWriter implements Statusable<WriterStatus> {
     }
     const err = firstError(op, replies);
     if (err) {
-      if (op.kind === 'mset' && refusesCommand(err)) return this.msetAsRestores(op);
+      if (op.kind === 'mset' && refusesCommand(err)) return this.msetAsSingles(op);
       if (op.kind === 'restore' && replies.length > 1) op.failedCmd = replies.indexOf(err);
       const handled = this.onError(op, err, conn);
       if (handled !== null) return handled;

@@ -37,11 +37,16 @@ const K_LP_EX_PRE_GA = 6; // listpack triples
 const K_LP_EX = 7; // minExpire; listpack triples
 const K_VALKEY_HASH_2 = 8; // field, value, i64 expiry
 
-function partialTuple(kind: number): never {
-  throw new RdbError(
-    kind === K_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
-    'hash with a partial field tuple',
-  );
+/** Elements per field in a packed hash of kind `k` (field, value[, TTL]), once `n` elements are known whole. */
+function tupleOf(k: number, n: number): number {
+  const tuple = k === K_LP_EX_PRE_GA || k === K_LP_EX ? 3 : 2;
+  if (n % tuple !== 0) {
+    throw new RdbError(
+      k === K_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
+      'hash with a partial field tuple',
+    );
+  }
+  return tuple;
 }
 
 class HashDecoder implements ValueDecoder {
@@ -111,7 +116,7 @@ class HashDecoder implements ValueDecoder {
         if (k === K_ZIPMAP) this.count = zipmapDecode(blob, []);
         else {
           this.count = k === K_ZIPLIST ? ziplistCount(blob) : listpackCount(blob);
-          if (this.count % (k === K_LP_EX_PRE_GA || k === K_LP_EX ? 3 : 2) !== 0) partialTuple(k);
+          tupleOf(k, this.count);
         }
       } else if (k === K_ZIPMAP) {
         const out: Buffer[] = [];
@@ -120,8 +125,7 @@ class HashDecoder implements ValueDecoder {
       } else {
         const items: Item[] = [];
         const n = k === K_ZIPLIST ? ziplistDecode(blob, items) : listpackDecode(blob, items);
-        const tuple = k === K_LP_EX_PRE_GA || k === K_LP_EX ? 3 : 2;
-        if (n % tuple !== 0) partialTuple(k);
+        const tuple = tupleOf(k, n);
         for (let i = 0; i < n; i += tuple) {
           let exp = 0;
           if (tuple === 3) {

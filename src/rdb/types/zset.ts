@@ -42,29 +42,26 @@ class ZsetDecoder implements ValueDecoder {
     const t = this.rdbType;
     if (t === RDB_TYPE_ZSET_ZIPLIST || t === RDB_TYPE_ZSET_LISTPACK) {
       let n: number | null;
-      const items: Item[] = [];
+      let items: Item[] | null = null;
       if (sink.skip) {
         n =
           t === RDB_TYPE_ZSET_ZIPLIST
             ? r.blobCount(CHECK_ZIPLIST, ziplistCount)
             : r.blobCount(CHECK_LISTPACK, listpackCount);
+        if (n === null) return false;
       } else {
         const blob = r.string();
-        n =
-          blob === null
-            ? null
-            : t === RDB_TYPE_ZSET_ZIPLIST
-              ? ziplistDecode(blob, items)
-              : listpackDecode(blob, items);
+        if (blob === null) return false;
+        items = [];
+        n = t === RDB_TYPE_ZSET_ZIPLIST ? ziplistDecode(blob, items) : listpackDecode(blob, items);
       }
-      if (n === null) return false;
       if (n % 2 !== 0) {
         throw new RdbError(
           t === RDB_TYPE_ZSET_ZIPLIST ? 'RDB_ERR_ZIPLIST' : 'RDB_ERR_LISTPACK',
           'zset with an odd number of elements',
         );
       }
-      if (sink.skip) this.count = n >> 1;
+      if (items === null) this.count = n >> 1;
       else {
         for (let i = 0; i < n; i += 2) this.add(itemBuffer(items[i]), itemNumber(items[i + 1]), sink);
       }
